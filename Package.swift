@@ -1,0 +1,71 @@
+// swift-tools-version:6.1
+// mailroot: a mail relay for Linux. Each target is one noun a mail administrator would recognise;
+// imports only point down the rows described in docs/architecture.md.
+import PackageDescription
+
+let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let collections = Target.Dependency.product(name: "Collections", package: "swift-collections")
+
+let package = Package(
+    name: "mailroot",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mailroot", targets: ["mailroot"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // Row 0: vocabulary and crash-safe files.
+        .target(name: "MailMessage"),
+        .target(name: "SafeIO"),
+        // Row 1: protocols on paper.
+        .target(name: "SMTPProtocol", dependencies: ["MailMessage", nio]),
+        .target(name: "DNSResolver", dependencies: [nio, nioPosix]),
+        // Row 2: the queue, one SMTP conversation, delivery reports.
+        .target(name: "MailQueue", dependencies: ["MailMessage", "SafeIO", logging, nio, nioPosix]),
+        .target(name: "SMTPClient", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging]),
+        .target(name: "Bounce", dependencies: ["MailMessage"]),
+        // Row 3: the jobs.
+        .target(name: "Pickup", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging, lifecycle, nio, nioPosix]),
+        .target(name: "Delivery", dependencies: [
+            "MailQueue", "SMTPClient", "DNSResolver", "Bounce", "SMTPProtocol", "MailMessage", "SafeIO",
+            logging, lifecycle, collections, nio, nioPosix,
+        ]),
+        // Row 4: the daemon assembled from a config file.
+        .target(name: "MailrootDaemon", dependencies: [
+            "Pickup", "Delivery", "MailQueue", "DNSResolver", "SMTPClient", "MailMessage", "SafeIO",
+            logging, lifecycle, nio, nioPosix, .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        // Row 5: commands; top: the executable.
+        .target(name: "MailrootCommands", dependencies: [
+            "MailrootDaemon", "MailQueue", logging, lifecycle,
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "mailroot", dependencies: ["MailrootCommands"]),
+
+        // Test support: launchers for the real peers (dnsmasq, aiosmtpd, postfix) and temp roots.
+        .target(name: "MailrootTestSupport", dependencies: ["MailMessage", nio, nioPosix], path: "Tests/MailrootTestSupport"),
+        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"]),
+        .testTarget(name: "SafeIOTests", dependencies: ["SafeIO"]),
+        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailMessage", nio]),
+        .testTarget(name: "DNSResolverTests", dependencies: ["DNSResolver", "MailrootTestSupport", nio, nioPosix]),
+        .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging]),
+        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPProtocol", "MailMessage", "MailrootTestSupport", nio, nioPosix, logging]),
+        .testTarget(name: "BounceTests", dependencies: ["Bounce", "MailMessage"]),
+        .testTarget(name: "PickupTests", dependencies: ["Pickup", "MailQueue", "MailMessage", "SafeIO", logging]),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "MailQueue", "MailMessage", "SMTPProtocol", "DNSResolver", "MailrootTestSupport", logging, nio, nioPosix]),
+        .testTarget(name: "MailrootDaemonTests", dependencies: ["MailrootDaemon"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["MailrootTestSupport", "MailMessage"]),
+    ]
+)

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+
+/// `mailroot`: the root command; subcommands do the work.
+public struct MailrootCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "mailroot",
+        abstract: "A mail relay: pickup directory and SMTP in, DNS MX and SMTP out.",
+        subcommands: []
+    )
+    public init() {}
+}
