@@ -65,6 +65,8 @@ extension EnhancedStatusCode {
     public static let mediaError = EnhancedStatusCode(.permanentFailure, 6, 0)
     /// 5.6.7 non-ASCII addresses not permitted for that recipient.
     public static let nonASCIIAddressNotPermitted = EnhancedStatusCode(.permanentFailure, 6, 7)
+    /// 5.5.4 invalid command arguments (e.g. a bad `NOTIFY=` value).
+    public static let invalidParameters = EnhancedStatusCode(.permanentFailure, 5, 4)
     /// 5.5.2 syntax error.
     public static let syntaxError = EnhancedStatusCode(.permanentFailure, 5, 2)
     /// 5.7.1 delivery not authorized (relay denied).

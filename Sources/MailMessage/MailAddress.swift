@@ -25,7 +25,9 @@ public struct MailAddress: Hashable, Sendable, CustomStringConvertible, Codable 
         guard let at = MailAddress.splitIndex(bytes) else { return nil }
         let local = Array(bytes[..<at])
         let domainBytes = Array(bytes[(at + 1)...])
-        guard MailAddress.isValidLocalPart(local), local.count <= 64 || !local.allSatisfy({ $0 < 0x80 }) || local.count <= 64,
+        // RFC 5321 §4.5.3.1.1 caps an ASCII local part at 64 octets; UTF-8 local parts are let
+        // through longer because RFC 6531 peers count characters, not octets.
+        guard MailAddress.isValidLocalPart(local), local.count <= 64 || !local.allSatisfy({ $0 < 0x80 }),
               let domain = MailAddress.normalizedDomain(domainBytes) else { return nil }
         self.localPart = String(decoding: local, as: UTF8.self)
         self.domain = domain
