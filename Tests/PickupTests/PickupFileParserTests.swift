@@ -218,3 +218,25 @@ func unparsableHeaderSectionIsRejected(_ file: String) throws {
                   String(repeating: "To: a@b.example\n", count: 1000) + "From: a@b.example\n\n"]
     for shape in shapes { _ = parse(shape) }
 }
+
+@Test func randomFilesAreAcceptedOrRejectedButNeverCrash() {
+    var state: UInt64 = 1_234_567
+    func next(_ bound: Int) -> Int {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((state >> 33) % UInt64(bound))
+    }
+    let pieces = ["x-sender: ", "x-receiver: ", "From: ", "To: ", "Bcc: ", "a@b.example", "<", ">", "\"", ",", ";", ":",
+                  "\n", "\r\n", "\r", " ", ".", "..", "NOTIFY=", "ORCPT=", "=?utf-8?q?x?=", "(", ")", "é", "\u{1}"]
+    var stuffed = options
+    stuffed.dotStuffed = true
+    var accepted = 0
+    for _ in 0..<3000 {
+        let file = (0..<next(30)).map { _ in pieces[next(pieces.count)] }.joined()
+        if case .accepted(let message) = parse(file, next(2) == 0 ? options : stuffed) {
+            accepted += 1
+            #expect(MessageBytes.hasOnlyCRLFLineEndings(message.message))
+            #expect(!message.envelope.recipients.isEmpty)
+        }
+    }
+    #expect(accepted < 3000)
+}
