@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Glibc
+import Logging
+import MailMessage
+import NIOPosix
+import SafeIO
+
+extension Queue {
+    /// Records delivery outcomes. Delivered and failed are durable when this returns; deferred
+    /// is not synced (see QueueJournal). Returns the updated entry, or nil once every recipient
+    /// is delivered or failed and the message has been removed — durably, `msg/` fsynced.
+    /// An outcome for a recipient that is already delivered or failed is ignored.
+    public func record(_ id: QueueID, _ outcomes: [RecipientOutcome]) async throws(QueueError) -> QueueEntry? {
+        guard var entry = entries[id] else { throw .unknownMessage(id) }
+        if let bad = outcomes.first(where: { !entry.recipients.indices.contains($0.index) }) {
+            throw .invalidRequest("\(id): no recipient with index \(bad.index)")
+        }
+        var records: [JournalRecord] = []
+        for outcome in outcomes {
+            let record = journalRecord(outcome, for: entry)
+            if entry.apply(record) { records.append(record) }
+        }
+        guard !records.isEmpty else { return entry }
+        let newRecords = records
+        let path = disk.journalPath(id)
+        if entry.isFinished {
+            entries[id] = nil
+            durableJournalNames.remove(id)
+            try await finish(id, appending: newRecords, to: path)
+            return nil
+        }
+        entries[id] = entry
+        let needsSync = newRecords.contains { $0.kind != .deferred }
+        let directory = needsSync && !durableJournalNames.contains(id) ? disk.state : nil
+        try await runBlocking { () throws(SafeIOError) in
+            try QueueJournal.append(newRecords, to: path, sync: needsSync, syncDirectory: directory)
+        }
+        if directory != nil { durableJournalNames.insert(id) }
+        return entries[id]
+    }
+
+    /// The journal line for `outcome`, counting this attempt.
+    private func journalRecord(_ outcome: RecipientOutcome, for entry: QueueEntry) -> JournalRecord {
+        let status = entry.recipients[outcome.index]
+        let attempts = status.attempts + 1
+        let address = status.recipient.address.description
+        switch outcome {
+        case .delivered(let index, let reply):
+            return JournalRecord(kind: .delivered, index: index, time: Date(), attempts: attempts, nextAttempt: nil, address: address, reply: FieldEscaping.oneLine(reply))
+        case .failed(let index, let reply):
+            return JournalRecord(kind: .failed, index: index, time: Date(), attempts: attempts, nextAttempt: nil, address: address, reply: FieldEscaping.oneLine(reply))
+        case .deferred(let index, let reply, let next):
+            return JournalRecord(kind: .deferred, index: index, time: Date(), attempts: attempts, nextAttempt: next, address: address, reply: FieldEscaping.oneLine(reply))
+        }
+    }
+
+    /// The last outcomes of a message: appended unsynced (the durable removal of `msg/ID` is what
+    /// makes them final), then the removal joins the next removal batch. Should the message file
+    /// refuse to go, the journal is synced instead, so a restart still knows the outcomes.
+    private func finish(_ id: QueueID, appending records: [JournalRecord], to path: String) async throws(QueueError) {
+        do {
+            try await runBlocking { () throws(SafeIOError) in
+                try QueueJournal.append(records, to: path, sync: false, syncDirectory: nil)
+            }
+        } catch {
+            logger.warning("\(id): final journal records not written, relying on removal: \(error)")
+        }
+        let failure = await withCheckedContinuation { continuation in
+            if removals.add(id, continuation) { Task { await self.drainRemovals() } }
+        }
+        guard let failure else {
+            logger.info("\(id): removed")
+            return
+        }
+        logger.error("\(id): finished but not removed: \(failure)")
+        let disk = self.disk
+        try await runBlocking { () throws(SafeIOError) in try disk.syncJournal(id) }
+    }
+
+    private func drainRemovals() async {
+        while let batch = removals.takeBatch(limit: configuration.maxBatch) {
+            let disk = self.disk
+            let ids = batch.map(\.item)
+            let results = (try? await threadPool.runIfActive { disk.removeMessages(ids) })
+                ?? ids.map { _ in SafeIOError.system(operation: "unlink", errno: ESHUTDOWN, path: disk.msg) }
+            for (waiter, result) in zip(batch, results) { waiter.continuation.resume(returning: result) }
+            logger.debug("queue: removed \(batch.count) finished message(s), batch \(removals.batchCount)")
+        }
+    }
+
+    /// Runs blocking file work on the thread pool, mapping errors to `QueueError`.
+    func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws(SafeIOError) -> T) async throws(QueueError) -> T {
+        do {
+            return try await threadPool.runIfActive { try body() }
+        } catch {
+            throw QueueError(any: error)
+        }
+    }
+
+    /// Creates the folders once (when `enqueue` comes before `recover`, as in a one-shot command).
+    func prepareLayout() async throws(QueueError) {
+        guard !layoutReady else { return }
+        let disk = self.disk
+        try await runBlocking { () throws(SafeIOError) in try disk.createLayout() }
+        layoutReady = true
+    }
+
+    /// flock(2) on `<queue>/lock`: two daemons sharing one queue would deliver everything twice
+    /// and empty each other's `tmp/`. Held until the queue is closed or released.
+    func takeLock() async throws(QueueError) {
+        guard lockDescriptor < 0 else { return }
+        let disk = self.disk
+        let path = disk.root + "/lock"
+        let fd = try await runBlocking { () throws(SafeIOError) -> Int32 in
+            try disk.createLayout()
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { throw .system(operation: "open", errno: errno, path: path) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                let code = errno
+                Glibc.close(fd)
+                guard code == EWOULDBLOCK else { throw .system(operation: "flock", errno: code, path: path) }
+                return -1
+            }
+            return fd
+        }
+        guard fd >= 0 else { throw .locked("\(path) is held by another process") }
+        lockDescriptor = fd
+    }
+
+    /// Releases the directory lock (for a clean shutdown, or a test that reopens the queue).
+    public func close() {
+        if lockDescriptor >= 0 { Glibc.close(lockDescriptor) }
+        lockDescriptor = -1
+    }
+}
