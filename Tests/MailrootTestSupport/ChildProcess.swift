@@ -3,51 +3,108 @@ import Foundation
 
 /// A peer program (dnsmasq, an SMTP server script, the mailroot binary) started by a test.
 /// Output goes to a log file in the test's temporary directory so a failing test can show it.
-/// `deinit` and `stop()` kill it, so a failing test never leaves a peer running.
+/// `deinit` and `stop()` end it, so a failing test never leaves a peer running.
+///
+/// Started with posix_spawn rather than Foundation's `Process`: children of `Process` on Linux
+/// inherit a blocked signal mask (SIGTERM never arrives, so a graceful stop cannot be tested), and
+/// `Process` mistakes a child closing its inherited descriptors for its exit, then blocks a shared
+/// thread waiting for it. Here the child gets an empty signal mask and default handlers, and a
+/// dedicated thread per child waits for its exit.
 public final class ChildProcess: @unchecked Sendable {
-    public let process: Process
+    public let pid: pid_t
     public let logPath: String
-    private let lock = NSLock()
+    public let name: String
+    private let condition = NSCondition()
+    private var exitStatus: Int32?
 
-    /// Starts `executable` (a path, or a name looked up on PATH) with `arguments`.
-    public init(_ executable: String, _ arguments: [String], logPath: String,
-                environment: [String: String]? = nil, currentDirectory: String? = nil) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ChildProcess.resolve(executable))
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+    public init(_ executable: String, _ arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+        let path = ChildProcess.resolve(executable)
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw PeerError.missing(executable) }
         self.logPath = logPath
+        self.name = URL(fileURLWithPath: path).lastPathComponent
+
+        let logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard logFD >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(logFD) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, logFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, logFD, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var environmentValues = ProcessInfo.processInfo.environment
+        for (key, value) in environment ?? [:] { environmentValues[key] = value }
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = environmentValues.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, path, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
+        pid = child
+        Thread.detachNewThread { [self] in reap() }
     }
 
-    deinit { stop() }
+    deinit { stop(signal: SIGKILL) }
 
-    public var isRunning: Bool { process.isRunning }
-    public var pid: Int32 { process.processIdentifier }
-
-    /// Sends `signal` (SIGTERM by default) and waits for the process to end.
-    public func stop(signal: Int32 = SIGTERM) {
-        lock.lock(); defer { lock.unlock() }
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+    private func reap() {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        condition.lock()
+        exitStatus = status
+        condition.broadcast()
+        condition.unlock()
     }
 
-    /// Waits for the process to end by itself and returns its exit status.
+    public var isRunning: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return exitStatus == nil
+    }
+
+    /// Sends `signal` (SIGTERM by default) and waits up to `grace` for the process to end, then kills it.
+    public func stop(signal: Int32 = SIGTERM, grace: TimeInterval = 15) {
+        guard isRunning else { return }
+        kill(pid, signal)
+        if !waitForExit(timeout: grace) {
+            kill(pid, SIGKILL)
+            _ = waitForExit(timeout: 10)
+        }
+    }
+
+    /// Blocks the calling thread until the process ends or `timeout` passes; true when it ended.
+    @discardableResult
+    public func waitForExit(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock(); defer { condition.unlock() }
+        while exitStatus == nil {
+            if !condition.wait(until: deadline) { return exitStatus != nil }
+        }
+        return true
+    }
+
+    /// Waits (without blocking Swift's shared threads) for the process to end by itself and
+    /// returns its exit code (128 + signal number when a signal ended it).
     public func waitForExit() async -> Int32 {
-        await Task.detached { [process] in
-            process.waitUntilExit()
-            return process.terminationStatus
-        }.value
+        while isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        condition.lock(); defer { condition.unlock() }
+        let status = exitStatus ?? 0
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
     /// Everything the process has written so far.
@@ -61,12 +118,10 @@ public final class ChildProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if output.contains(marker) { return }
-            guard process.isRunning else {
-                throw PeerError.exitedEarly(name: process.executableURL?.lastPathComponent ?? "?", output: output)
-            }
+            guard isRunning else { throw PeerError.exitedEarly(name: name, output: output) }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw PeerError.notReady(name: process.executableURL?.lastPathComponent ?? "?", marker: marker, output: output)
+        throw PeerError.notReady(name: name, marker: marker, output: output)
     }
 
     static func resolve(_ executable: String) -> String {

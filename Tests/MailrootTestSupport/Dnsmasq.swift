@@ -76,14 +76,9 @@ public final class Dnsmasq: Sendable {
     /// Stops dnsmasq now (e.g. to test a server that went away).
     public func stop() { Self.kill(process) }
 
-    /// SIGKILL, because a child started by Foundation's `Process` on Linux inherits a signal mask
-    /// that blocks SIGTERM. Reaping happens on a plain thread, never the cooperative pool: dnsmasq
-    /// closes its inherited descriptors at start, which makes Foundation's process monitor block
-    /// in waitpid() until it really exits, and a test thread waiting on that could starve the
-    /// very task whose dnsmasq the monitor is waiting for.
+    /// SIGTERM, then SIGKILL if it lingers (ChildProcess resets the child's signal mask).
     private static func kill(_ process: ChildProcess) {
-        if process.isRunning { Glibc.kill(process.pid, SIGKILL) }
-        Thread.detachNewThread { process.stop(signal: SIGKILL) }
+        process.stop(signal: SIGTERM, grace: 5)
     }
 
     /// dnsmasq's log so far (queries are logged), for failure messages.

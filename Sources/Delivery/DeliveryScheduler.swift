@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// SUMMARY
+//   The delivery service: decides when each queued message is tried, groups its recipients by
+//   domain, and runs bounded workers that hand each domain's work to a courier.
+//
+// DESCRIPTION
+//   New messages are dispatched at once; deferred ones wait in a due-time heap (one scheduler
+//   over all messages, as Postfix's qmgr, not one task per message). Each dispatched message
+//   becomes one work item per recipient domain. A domain has at most `maxConnectionsPerDomain`
+//   workers, all domains together at most `maxConnections`; a worker keeps its courier session
+//   (and so its SMTP connection) for the next item of the same domain. After each item the
+//   outcome goes through FailurePolicy and is recorded in the queue; permanent failures become
+//   one RFC 3464 bounce per work item, queued like any other message.
+//
+// SAFETY
+//   A recipient's outcome is recorded (fsync) before its work item counts as done; a bounce is
+//   queued durably before the failure is recorded, so a crash can duplicate a bounce, never lose
+//   one. A failed message with a null sender is never bounced again: it goes to badmail.
+//
+// SEE ALSO
+//   FailurePolicy.swift, RoutePlanner.swift, SMTPCourier.swift, DropCourier.swift, RFC 5321 §4.5.4.
+import DequeModule
+import DNSResolver
+import Foundation
+import HeapModule
+import Logging
+import MailMessage
+import MailQueue
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+public actor DeliveryScheduler: Service {
+    private let configuration: DeliveryConfiguration
+    private let queue: Queue
+    private let outcomes: OutcomeRecorder
+    private let logger: Logger
+    private let remoteCourier: any Courier
+    private let localCourier: any Courier
+
+    private var dueHeap = Heap<DueEntry>()
+    /// The time each waiting message is due; heap entries that disagree are stale and skipped.
+    private var dueTimes: [QueueID: Date] = [:]
+    /// Work items still out per message; the message is rescheduled when its count returns to zero.
+    private var outstanding: [QueueID: Int] = [:]
+    private var pendingWork: [String: Deque<DeliveryWork>] = [:]
+    private var workersPerDomain: [String: Int] = [:]
+    private var activeWorkers = 0
+    private var domainsWaitingForSlot = Deque<String>()
+    private var stopping = false
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(configuration: DeliveryConfiguration, queue: Queue, badmail: Badmail, resolver: MXResolver,
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                threadPool: NIOThreadPool = .singleton, logger: Logger) {
+        let planner = RoutePlanner(resolver: resolver, hostname: configuration.hostname)
+        self.init(configuration: configuration, queue: queue, badmail: badmail,
+                  remoteCourier: SMTPCourier(configuration: configuration, planner: planner, resolver: resolver,
+                                             eventLoopGroup: eventLoopGroup, logger: logger),
+                  localCourier: DropCourier(directory: configuration.dropDirectory, threadPool: threadPool),
+                  threadPool: threadPool, logger: logger)
+    }
+
+    /// With couriers of the caller's choosing (tests script them).
+    public init(configuration: DeliveryConfiguration, queue: Queue, badmail: Badmail,
+                remoteCourier: any Courier, localCourier: any Courier,
+                threadPool: NIOThreadPool = .singleton, logger: Logger) {
+        self.configuration = configuration
+        self.queue = queue
+        self.logger = logger
+        self.remoteCourier = remoteCourier
+        self.localCourier = localCourier
+        self.outcomes = OutcomeRecorder(configuration: configuration, queue: queue, badmail: badmail,
+                                        threadPool: threadPool, logger: logger)
+    }
+
+    /// Takes a message that was just queued (or recovered): due now unless it says otherwise.
+    public func submit(_ entry: QueueEntry) {
+        guard let due = entry.nextAttempt else { return }
+        if due <= Date() {
+            dispatch(entry)
+        } else {
+            wait(entry.id, until: due)
+        }
+    }
+
+    /// Makes every waiting message due now (the `flush` of the queue command).
+    public func flush() {
+        for (id, _) in dueTimes { wait(id, until: .distantPast) }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while !self.stopping {
+                await self.dispatchDueEntries()
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        } onGracefulShutdown: {
+            Task { await self.beginShutdown() }
+        }
+        await waitForWorkers()
+    }
+
+    private func beginShutdown() {
+        stopping = true
+        pendingWork.removeAll()
+        domainsWaitingForSlot.removeAll()
+    }
+
+    private func waitForWorkers() async {
+        if activeWorkers == 0 { return }
+        await withCheckedContinuation { idleWaiters.append($0) }
+    }
+
+    private func wait(_ id: QueueID, until due: Date) {
+        dueTimes[id] = due
+        dueHeap.insert(DueEntry(due: due, id: id))
+    }
+
+    private func dispatchDueEntries() async {
+        let now = Date()
+        var due: [QueueID] = []
+        while let first = dueHeap.min, first.due <= now {
+            dueHeap.removeMin()
+            guard dueTimes[first.id] == first.due else { continue }
+            dueTimes[first.id] = nil
+            due.append(first.id)
+        }
+        for id in due {
+            guard !stopping, outstanding[id] == nil, let entry = await queue.entry(id) else { continue }
+            dispatch(entry)
+        }
+    }
+
+    private func dispatch(_ entry: QueueEntry) {
+        guard !stopping, outstanding[entry.id] == nil else { return }
+        var byDomain: [String: [Int]] = [:]
+        for (index, status) in entry.recipients.enumerated() where status.state == .pending {
+            byDomain[status.recipient.address.domain.lowercased(), default: []].append(index)
+        }
+        guard !byDomain.isEmpty else { return }
+        dueTimes[entry.id] = nil
+        outstanding[entry.id] = byDomain.count
+        for (domain, indices) in byDomain.sorted(by: { $0.key < $1.key }) {
+            pendingWork[domain, default: []].append(DeliveryWork(entry: entry, domain: domain, recipientIndices: indices))
+            startWorkersIfPossible(for: domain)
+        }
+    }
+
+    private func startWorkersIfPossible(for domain: String) {
+        let waiting = pendingWork[domain]?.count ?? 0
+        let running = workersPerDomain[domain] ?? 0
+        guard waiting > 0, running < configuration.maxConnectionsPerDomain else { return }
+        // One more worker only while items outnumber the workers already draining this domain.
+        guard running == 0 || waiting > running else { return }
+        guard activeWorkers < configuration.maxConnections else {
+            if !domainsWaitingForSlot.contains(domain) { domainsWaitingForSlot.append(domain) }
+            return
+        }
+        activeWorkers += 1
+        workersPerDomain[domain] = running + 1
+        let courier = configuration.localDomains.contains(domain) ? localCourier : remoteCourier
+        Task { await self.runWorker(domain: domain, courier: courier) }
+    }
+
+    private nonisolated func runWorker(domain: String, courier: any Courier) async {
+        let session = courier.makeSession(domain: domain)
+        while let work = await nextWork(for: domain) {
+            let report = await session.deliver(work)
+            let applied = await outcomes.apply(report, to: work)
+            await finished(work, nextAttempt: applied.nextAttempt, bounces: applied.bounces)
+        }
+        await session.close()
+        await workerEnded(domain: domain)
+    }
+
+    private func nextWork(for domain: String) -> DeliveryWork? {
+        guard !stopping else { return nil }
+        return pendingWork[domain]?.popFirst()
+    }
+
+    private func finished(_ work: DeliveryWork, nextAttempt: Date?, bounces: [QueueEntry]) {
+        for bounce in bounces { submit(bounce) }
+        let id = work.entry.id
+        let left = (outstanding[id] ?? 1) - 1
+        if left > 0 {
+            outstanding[id] = left
+            return
+        }
+        outstanding[id] = nil
+        if let nextAttempt { wait(id, until: nextAttempt) }
+    }
+
+    private func workerEnded(domain: String) {
+        activeWorkers -= 1
+        let remaining = (workersPerDomain[domain] ?? 1) - 1
+        workersPerDomain[domain] = remaining == 0 ? nil : remaining
+        if pendingWork[domain]?.isEmpty == true { pendingWork[domain] = nil }
+        if let more = pendingWork[domain], !more.isEmpty { startWorkersIfPossible(for: domain) }
+        while activeWorkers < configuration.maxConnections, let next = domainsWaitingForSlot.popFirst() {
+            startWorkersIfPossible(for: next)
+        }
+        if activeWorkers == 0 {
+            for waiter in idleWaiters { waiter.resume() }
+            idleWaiters = []
+        }
+    }
+}
+
+private struct DueEntry: Comparable {
+    var due: Date
+    var id: QueueID
+    static func < (lhs: DueEntry, rhs: DueEntry) -> Bool { (lhs.due, lhs.id) < (rhs.due, rhs.id) }
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+import Bounce
+import Foundation
+import Logging
+import MailMessage
+import MailQueue
+import NIOPosix
+import SafeIO
+
+/// Applies a courier's report: decides each recipient's fate (FailurePolicy), queues the bounce
+/// for the permanent failures, records everything in the queue and writes the log lines.
+struct OutcomeRecorder: Sendable {
+    let configuration: DeliveryConfiguration
+    let queue: Queue
+    let badmail: Badmail
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    struct Applied: Sendable {
+        /// When the message is due again; nil when it has no pending recipient left.
+        var nextAttempt: Date?
+        /// Bounces queued because of this report, to be scheduled like any new message.
+        var bounces: [QueueEntry]
+    }
+
+    func apply(_ report: CourierReport, to work: DeliveryWork) async -> Applied {
+        let entry = work.entry
+        let now = Date()
+        var recordOutcomes: [RecipientOutcome] = []
+        var failed: [FailedRecipient] = []
+        var failedReasons: [String] = []
+        for index in work.recipientIndices {
+            let status = entry.recipients[index]
+            let result = report.results[index]
+                ?? .transient(status: .badConnection, reply: "internal: courier gave no result for this recipient")
+            let decision = FailurePolicy.decide(result, status: status, arrival: entry.arrival, now: now, configuration: configuration)
+            let address = status.recipient.address
+            let delay = String(format: "%.2f", now.timeIntervalSince(entry.arrival))
+            switch decision {
+            case .delivered(let reply):
+                recordOutcomes.append(.delivered(index: index, reply: reply))
+                logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(Self.dsn(reply) ?? "2.0.0"), status=sent (\(reply))")
+            case .deferred(let until, let code, let reply):
+                recordOutcomes.append(.deferred(index: index, reply: reply, nextAttempt: until))
+                logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(code), status=deferred (\(reply))")
+            case .bounced(let code, let reply):
+                recordOutcomes.append(.failed(index: index, reply: reply))
+                failed.append(FailedRecipient(recipient: status.recipient, status: code, diagnostic: Self.diagnostic(reply),
+                                              remoteMTA: report.relay == "none" || report.relay == "local" ? nil : "dns; \(Self.hostName(report.relay))",
+                                              lastAttempt: now))
+                failedReasons.append("\(code) \(reply)")
+                logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(code), status=bounced (\(reply))")
+            }
+        }
+
+        var bounces: [QueueEntry] = []
+        if !failed.isEmpty {
+            do {
+                if let bounce = try await notifySender(of: failed, reasons: failedReasons, entry: entry, now: now) {
+                    bounces.append(bounce)
+                }
+            } catch {
+                // Not recording the failure keeps the recipient pending: it is tried (and fails) again later,
+                // and the bounce is attempted again then. Never a silent drop.
+                logger.error("\(entry.id): cannot queue the bounce: \(error); the failed recipients stay queued")
+                let retry = now.addingTimeInterval(configuration.retryDelay(afterAttempt: 1).timeInterval)
+                recordOutcomes = recordOutcomes.map { outcome in
+                    guard case .failed(let index, let reply) = outcome else { return outcome }
+                    return .deferred(index: index, reply: "bounce not queued yet: \(reply)", nextAttempt: retry)
+                }
+            }
+        }
+
+        do {
+            let updated = try await queue.record(entry.id, recordOutcomes)
+            return Applied(nextAttempt: updated?.nextAttempt, bounces: bounces)
+        } catch {
+            logger.error("\(entry.id): cannot record delivery results: \(error); the message will be tried again")
+            return Applied(nextAttempt: now.addingTimeInterval(60), bounces: bounces)
+        }
+    }
+
+    /// Queues an RFC 3464 report to the sender; a message whose sender is null goes to badmail instead
+    /// (a bounce is never bounced, RFC 5321 §4.5.5).
+    private func notifySender(of failed: [FailedRecipient], reasons: [String], entry: QueueEntry, now: Date) async throws -> QueueEntry? {
+        let headers = try await threadPool.runIfActive { try Self.headerSection(of: entry.message) }
+        let bounceID = QueueID.generate()
+        let report = BounceReport(reportingMTA: configuration.hostname, originalEnvelope: entry.envelope,
+                                  originalQueueID: entry.id, arrivalDate: entry.arrival, failed: failed,
+                                  originalHeaders: headers, now: now, bounceQueueID: bounceID)
+        guard let envelope = report.envelope() else {
+            let reason = "undeliverable message with a null sender: " + reasons.joined(separator: "; ")
+            let name = try await threadPool.runIfActive { [badmail] in
+                try badmail.write(message: entry.message, originalName: "queue \(entry.id)", reason: reason,
+                                  status: failed[0].status)
+            }
+            logger.warning("\(entry.id): null sender, not bounced; copied to badmail/\(name)")
+            return nil
+        }
+        let content = report.message()
+        let bounce = try await queue.enqueue(NewMessage(id: bounceID, envelope: envelope, content: content,
+                                                        hasEightBitContent: content.contains { $0 >= 0x80 },
+                                                        needsSMTPUTF8: envelope.recipients.contains { $0.address.needsSMTPUTF8 },
+                                                        arrival: now, source: "bounce for \(entry.id)"))
+        logger.info("\(entry.id): sender non-delivery notification: \(bounceID)")
+        return bounce
+    }
+
+    /// The original header section, for the text/rfc822-headers part (RFC 6522).
+    static func headerSection(of message: StoredMessage) throws -> [UInt8] {
+        let file = try openRegularFileNoFollow(message.path)
+        defer { close(file.fd) }
+        let bytes = try readAt(fd: file.fd, offset: message.offset, count: Int(min(message.length, 256 * 1024)), path: message.path)
+        let separator: [UInt8] = [13, 10, 13, 10]
+        if bytes.count >= 4 {
+            for start in 0...(bytes.count - 4) where bytes[start] == 13 && Array(bytes[start..<start + 4]) == separator {
+                return Array(bytes[..<(start + 2)])
+            }
+        }
+        return bytes
+    }
+
+    static func dsn(_ reply: String) -> String? {
+        reply.split(separator: " ").dropFirst().first.flatMap { EnhancedStatusCode($0)?.description }
+    }
+
+    /// RFC 3464 Diagnostic-Code: `smtp; 550 5.1.1 ...` when it was an SMTP reply, `X-mailroot; ...` otherwise.
+    static func diagnostic(_ reply: String) -> String {
+        if let code = Int(reply.prefix(3)), (200..<600).contains(code) { return "smtp; \(reply)" }
+        return "X-mailroot; \(reply)"
+    }
+
+    static func hostName(_ relay: String) -> String {
+        String(relay.prefix { $0 != "[" })
+    }
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import Foundation
+import Logging
+import MailrootDaemon
+
+/// `mailroot serve`: runs the relay until SIGTERM or Ctrl-C.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the relay: watch pickup/, deliver the queue.",
+        discussion: """
+        Without --config, mailroot uses ./mailroot as its root (created if missing), treats \
+        'localhost' as its only local domain and reads DNS servers from /etc/resolv.conf. \
+        Drop a message addressed to you@localhost into mailroot/pickup/ and it appears in \
+        mailroot/drop/. SIGTERM or Ctrl-C stops it cleanly; queued mail stays queued.
+        """)
+
+    @Option(name: .shortAndLong, help: "The TOML config file (see docs/configuration.md).")
+    var config: String?
+
+    @Option(help: "Override the config's log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Option(help: "Override the config's log format: text or json.")
+    var logFormat: String?
+
+    func run() async throws {
+        let configuration: MailrootConfiguration
+        do {
+            if let config {
+                configuration = try MailrootConfiguration.load(path: config)
+            } else {
+                configuration = MailrootConfiguration.defaults(workingDirectory: FileManager.default.currentDirectoryPath)
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var level = configuration.log.level
+        if let logLevel {
+            guard let parsed = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+            level = parsed
+        }
+        var format: MailrootLogHandler.Format = configuration.log.format == .json ? .json : .text
+        if let logFormat {
+            switch logFormat {
+            case "text": format = .text
+            case "json": format = .json
+            default: throw ValidationError("--log-format: use text or json")
+            }
+        }
+        let chosenLevel = level, chosenFormat = format
+        LoggingSystem.bootstrap { _ in MailrootLogHandler(level: chosenLevel, format: chosenFormat) }
+        let logger = Logger(label: "mailroot")
+        do {
+            let daemon = try await buildDaemon(configuration: configuration, logger: logger)
+            try await daemon.run()
+            logger.info("mailroot: stopped")
+        } catch {
+            logger.critical("mailroot: \(error)")
+            throw ExitCode(75)
+        }
+    }
+}

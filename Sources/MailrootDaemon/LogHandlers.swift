@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Logging
+
+/// One line per event on stderr, in the shape administrators grep: time, program, level, message
+/// (the message starts with the queue ID where there is one), e.g.
+/// `2026-11-29T04:30:00.123Z mailroot[812]: info: 0Q3V…: to=<bob@example.org>, relay=…, status=sent (250 …)`.
+/// `json` writes the same fields as one object per line.
+public struct MailrootLogHandler: LogHandler {
+    public enum Format: Sendable { case text, json }
+
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let format: Format
+
+    public init(level: Logger.Level, format: Format) {
+        self.logLevel = level
+        self.format = format
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let time = Self.timestamp()
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        let line: String
+        switch format {
+        case .text:
+            let extra = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            line = "\(time) mailroot[\(Self.pid)]: \(event.level): \(event.message)\(extra)\n"
+        case .json:
+            var object: [String: String] = ["time": time, "level": "\(event.level)", "message": "\(event.message)"]
+            for (key, value) in merged { object[key] = "\(value)" }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            line = String(decoding: data, as: UTF8.self) + "\n"
+        }
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    private static let pid = ProcessInfo.processInfo.processIdentifier
+
+    private static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(now.tv_nsec / 1_000_000))
+    }
+}

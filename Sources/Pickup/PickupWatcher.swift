@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// SUMMARY
+//   The pickup service: takes message files that applications drop into `pickup/` and moves
+//   them into the durable queue.
+//
+// DESCRIPTION
+//   A file is taken when its writer closes it or renames it in (inotify IN_CLOSE_WRITE /
+//   IN_MOVED_TO), and by a directory scan at start-up, after an inotify overflow and every
+//   `scanInterval` as a backstop. Names starting with "." or ending in ".tmp" are never taken:
+//   writers compose under such a name (or elsewhere) and rename the file in. The scan leaves
+//   alone a file modified in the last `settleTime`, in case its writer is still writing; inotify
+//   events are taken at once because they only fire on close or rename.
+//   Each file is parsed (PickupFileParser: x-sender/x-receiver or headers), queued, and only
+//   then removed. Files that are not mail go to badmail with a reason beside them.
+//
+// SAFETY
+//   Never reads through a symlink and never opens a FIFO or device: entries that are not regular
+//   files are moved, as they are, into badmail. Never removes a pickup file before the queue has
+//   fsynced the message and its directory; the removal itself is made durable (directory fsync,
+//   shared among concurrent files) so a power cut cannot bring a file back as a duplicate.
+//   When the queue cannot take a message (disk full), the file stays in pickup/ and is retried
+//   at the next scan: never a silent drop.
+//
+// SEE ALSO
+//   PickupFileParser.swift (the rules), MailQueue.Queue (durability), MailQueue.Badmail.
+import Foundation
+import Logging
+import MailMessage
+import MailQueue
+import NIOPosix
+import SafeIO
+import ServiceLifecycle
+
+public struct PickupConfiguration: Sendable {
+    public var directory: String
+    public var parseOptions: PickupParseOptions
+    /// Backstop scan period (IIS polled; Exchange every 5 s). inotify makes normal latency sub-millisecond.
+    public var scanInterval: Duration = .seconds(30)
+    /// A file younger than this is left for a later scan unless inotify reported it closed.
+    public var settleTime: Duration = .seconds(2)
+    /// Files processed at once; more concurrency lets more messages share one queue fsync.
+    public var concurrency: Int = 32
+
+    public init(directory: String, parseOptions: PickupParseOptions) {
+        self.directory = directory
+        self.parseOptions = parseOptions
+    }
+}
+
+/// Watches `pickup/` and feeds the queue. A `Service`: `run()` returns on graceful shutdown after
+/// the files already started are queued (or left in place).
+public final class PickupWatcher: Service, Sendable {
+    private let configuration: PickupConfiguration
+    private let processor: PickupProcessor
+    private let logger: Logger
+
+    /// `onQueued` is called with each message once it is durably queued (the daemon hands it to delivery).
+    public init(configuration: PickupConfiguration, queue: Queue, badmail: Badmail,
+                logger: Logger, threadPool: NIOThreadPool = .singleton,
+                onQueued: @escaping @Sendable (QueueEntry) async -> Void) {
+        self.configuration = configuration
+        self.logger = logger
+        self.processor = PickupProcessor(configuration: configuration, queue: queue, badmail: badmail,
+                                         logger: logger, threadPool: threadPool, onQueued: onQueued)
+    }
+
+    public func run() async throws {
+        try createDirectories(configuration.directory, mode: 0o755)
+        let events = try DirectoryEvents(directory: configuration.directory)
+        defer { events.stop() }
+        let work = WorkList()
+        logger.info("pickup: watching \(configuration.directory)")
+
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.forwardEvents(events, to: work) }
+                group.addTask { await self.scanPeriodically(into: work) }
+                group.addTask { await self.processAll(from: work) }
+            }
+        } onGracefulShutdown: {
+            events.stop()
+            work.finish()
+        }
+    }
+
+    private func forwardEvents(_ events: DirectoryEvents, to work: WorkList) async {
+        for await event in events.events {
+            switch event {
+            case .file(let name): work.add(name, immediate: true)
+            case .overflow:
+                logger.warning("pickup: inotify queue overflowed, rescanning \(configuration.directory)")
+                scan(into: work)
+            }
+        }
+        work.finish()
+    }
+
+    private func scanPeriodically(into work: WorkList) async {
+        while !work.isFinished {
+            let sawFreshFiles = scan(into: work)
+            let wait = sawFreshFiles ? configuration.settleTime : configuration.scanInterval
+            try? await Task.sleep(for: wait)
+        }
+    }
+
+    /// Adds every candidate name in pickup/ to the work list; returns true when some file was
+    /// too fresh to take, so the caller scans again soon.
+    @discardableResult
+    private func scan(into work: WorkList) -> Bool {
+        let names: [String]
+        do {
+            names = try directoryEntries(configuration.directory)
+        } catch {
+            logger.error("pickup: cannot list \(configuration.directory): \(error)")
+            return false
+        }
+        var sawFresh = false
+        let settle = Double(configuration.settleTime.components.seconds)
+            + Double(configuration.settleTime.components.attoseconds) / 1e18
+        let now = Date().timeIntervalSince1970
+        for name in names where PickupProcessor.isCandidate(name) {
+            var info = stat()
+            if lstat("\(configuration.directory)/\(name)", &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+                let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+                if now - modified < settle {
+                    sawFresh = true
+                    continue
+                }
+            }
+            work.add(name, immediate: false)
+        }
+        return sawFresh
+    }
+
+    private func processAll(from work: WorkList) async {
+        await withDiscardingTaskGroup { group in
+            var running = 0
+            for await name in work.names {
+                if running >= configuration.concurrency {
+                    // Wait for a slot: the work list is unbounded, the processing is not.
+                    await work.waitForSlot()
+                    running -= 1
+                }
+                running += 1
+                group.addTask {
+                    await self.processor.process(name: name)
+                    work.done(name)
+                }
+            }
+        }
+    }
+}
