@@ -23,6 +23,8 @@ public struct DeliveryConfiguration: Sendable {
     /// Other loopback addresses are not "self", which the tests rely on.
     public var selfAddresses: Set<SocketAddress> = []
     public var smtp: SMTPClientConfiguration
+    /// On SIGTERM, how long deliveries in progress may take to finish before the daemon exits anyway.
+    public var shutdownGrace: Duration = .seconds(10)
 
     public init(hostname: String, localDomains: Set<String>, dropDirectory: String, smtp: SMTPClientConfiguration) {
         self.hostname = hostname.lowercased()

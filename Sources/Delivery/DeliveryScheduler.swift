@@ -92,7 +92,7 @@ public actor DeliveryScheduler: Service {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            while !self.stopping {
+            while !self.stopping, !Task.isCancelled {
                 await self.dispatchDueEntries()
                 try? await Task.sleep(for: .milliseconds(250))
             }
@@ -108,9 +108,21 @@ public actor DeliveryScheduler: Service {
         domainsWaitingForSlot.removeAll()
     }
 
+    /// Lets deliveries in progress finish for up to `shutdownGrace`; whatever is still running then
+    /// stays queued (unrecorded) and is delivered again after the restart — at worst a duplicate.
     private func waitForWorkers() async {
         if activeWorkers == 0 { return }
+        let grace = configuration.shutdownGrace
+        Task {
+            try? await Task.sleep(for: grace)
+            self.releaseIdleWaiters()
+        }
         await withCheckedContinuation { idleWaiters.append($0) }
+    }
+
+    private func releaseIdleWaiters() {
+        for waiter in idleWaiters { waiter.resume() }
+        idleWaiters = []
     }
 
     private func wait(_ id: QueueID, until due: Date) {
@@ -201,10 +213,7 @@ public actor DeliveryScheduler: Service {
         while activeWorkers < configuration.maxConnections, let next = domainsWaitingForSlot.popFirst() {
             startWorkersIfPossible(for: next)
         }
-        if activeWorkers == 0 {
-            for waiter in idleWaiters { waiter.resume() }
-            idleWaiters = []
-        }
+        if activeWorkers == 0 { releaseIdleWaiters() }
     }
 }
 

@@ -72,7 +72,6 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
     let delivery = DeliveryScheduler(configuration: deliveryConfiguration(configuration, folders: folders),
                                      queue: queue, badmail: badmail, resolver: resolver, logger: logger)
     for entry in recovered { await delivery.submit(entry) }
-    if !recovered.isEmpty { logger.info("queue: recovered \(recovered.count) messages") }
 
     var parseOptions = PickupParseOptions(hostname: configuration.hostname, maxMessageSize: configuration.maxMessageSize,
                                           dotStuffed: configuration.pickup.dotStuffed)

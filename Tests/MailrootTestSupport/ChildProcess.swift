@@ -71,6 +71,11 @@ public final class ChildProcess: @unchecked Sendable {
         condition.unlock()
     }
 
+    private var rawExitStatus: Int32 {
+        condition.lock(); defer { condition.unlock() }
+        return exitStatus ?? 0
+    }
+
     public var isRunning: Bool {
         condition.lock(); defer { condition.unlock() }
         return exitStatus == nil
@@ -101,8 +106,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// returns its exit code (128 + signal number when a signal ended it).
     public func waitForExit() async -> Int32 {
         while isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        condition.lock(); defer { condition.unlock() }
-        let status = exitStatus ?? 0
+        let status = rawExitStatus
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
