@@ -13,6 +13,8 @@ final class ScriptedCourier: Courier, @unchecked Sendable {
     private let lock = NSLock()
     private let script: @Sendable (DeliveryWork, Int) -> RecipientResult
     private(set) var works: [DeliveryWork] = []
+    /// Each message's stored bytes as the courier saw them (the queue removes the file once delivered).
+    private var contents: [QueueID: String] = [:]
     private var running: [String: Int] = [:]
     private var runningTotal = 0
     private(set) var maxRunningPerDomain: [String: Int] = [:]
@@ -28,11 +30,14 @@ final class ScriptedCourier: Courier, @unchecked Sendable {
     func makeSession(domain: String) -> any CourierSession { ScriptedSession(courier: self) }
 
     var recordedWorks: [DeliveryWork] { lock.withLock { works } }
+    func content(of id: QueueID) -> String? { lock.withLock { contents[id] } }
     var peakPerDomain: [String: Int] { lock.withLock { maxRunningPerDomain } }
     var peakTotal: Int { lock.withLock { maxRunningTotal } }
 
     fileprivate func deliver(_ work: DeliveryWork) async -> CourierReport {
+        let text = try? String(contentsOfFile: work.entry.message.path, encoding: .utf8)
         let attempt = lock.withLock { () -> Int in
+            contents[work.entry.id] = text
             works.append(work)
             running[work.domain, default: 0] += 1
             runningTotal += 1
@@ -136,7 +141,7 @@ struct DeliverySchedulerTests {
         let bounce = try #require(courier.recordedWorks.first { $0.domain == "sender.test" })
         #expect(bounce.entry.envelope.sender == nil)
         #expect(bounce.entry.envelope.recipients.map(\.address.description) == ["s@sender.test"])
-        let text = try String(contentsOfFile: bounce.entry.message.path, encoding: .utf8)
+        let text = try #require(courier.content(of: bounce.entry.id))
         #expect(text.contains("report-type=delivery-status"))
         #expect(text.contains("Status: 5.1.1"))
         #expect(text.contains("Final-Recipient: rfc822; a@one.test"))
