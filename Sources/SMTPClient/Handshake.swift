@@ -43,8 +43,14 @@ struct Handshake: Sendable {
         let ehlo: SMTPReply
         do {
             ehlo = try await wire.command(.ehlo(configuration.heloName), .ehlo, timeout: timeout)
-        } catch .connectionClosed where afterTLS {
-            throw .tlsHandshakeFailed("connection closed during the TLS handshake")
+        } catch {
+            // NIOSSL holds the EHLO until the handshake is done, so a close, a stall or a socket
+            // error here is a TLS failure: the caller may retry without TLS.
+            guard afterTLS else { throw error }
+            switch error {
+            case .connectionClosed, .timeout, .networkError: throw .tlsHandshakeFailed("\(error) after STARTTLS")
+            default: throw error
+            }
         }
         if ehlo.code == 250 { return ESMTPCapabilities(ehloReply: ehlo) }
         guard ehlo.isPermanent, !afterTLS else { throw .heloRejected(ehlo) }

@@ -122,9 +122,10 @@ final class SMTPReplyHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let context else { return loop.makeFailedFuture(ChannelFailure.closed) }
         let promise = loop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
-        return withDeadline(promise, on: loop, timeout: timeout).flatMapErrorThrowing { error in
-            throw (error as? ChannelFailure) ?? ChannelFailure.network("\(error)")
-        }
+        // A write cut short by a timeout or a TLS failure reports that cause, not "closed channel".
+        return withDeadline(promise, on: loop, timeout: timeout).assumeIsolated().flatMapErrorThrowing { [self] error in
+            throw failure ?? (error as? ChannelFailure) ?? ChannelFailure.network("\(error)")
+        }.nonisolated()
     }
 
     func close() {
@@ -133,8 +134,9 @@ final class SMTPReplyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func withDeadline<T>(_ promise: EventLoopPromise<T>, on loop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<T> {
         let timer = loop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            fail(.timedOut, close: true)
+            // Fail the waiter first: closing fails pending writes with a less useful error.
             promise.fail(ChannelFailure.timedOut)
+            fail(.timedOut, close: true)
         }
         promise.futureResult.assumeIsolated().whenComplete { _ in timer.cancel() }
         return promise.futureResult
