@@ -58,30 +58,40 @@ final class SMTPDomainSession: CourierSession {
         case .success(let hosts): exchangers = hosts
         case .failure(let failure): return .all(work, failure.result)
         }
-        var lastFailure = RecipientResult.transient(status: .noAnswerFromHost, reply: "no mail exchanger of \(domain) answered")
-        var sawOnlySelf = true
+        var failures = ExchangerFailures()
         for exchanger in exchangers {
             let addresses: [SocketAddress]
             do {
                 addresses = try await self.addresses(of: exchanger)
             } catch {
-                lastFailure = RoutePlanner.failure(for: error, name: exchanger.name, type: "A/AAAA").result
+                let failure = RoutePlanner.failure(for: error, name: exchanger.name, type: "A/AAAA").result
                 if exchangers.count == 1, exchanger.name == domain, case .nameDoesNotExist = error {
-                    return .all(work, lastFailure)  // implicit MX whose name does not exist at all
+                    return .all(work, failure)  // implicit MX whose name does not exist at all
                 }
-                sawOnlySelf = false
+                failures.record(failure)
                 continue
             }
-            if addresses.isEmpty, exchangers.count == 1, exchanger.name == domain {
-                // Implicit MX with neither A nor AAAA: nowhere to deliver, ever (RFC 5321 §5.1).
-                return .all(work, .permanent(status: .badDestinationSystem,
-                                             reply: "domain \(domain) has no MX, A or AAAA record"))
+            if addresses.isEmpty {
+                if exchangers.count == 1, exchanger.name == domain {
+                    // Implicit MX with neither A nor AAAA: nowhere to deliver, ever (RFC 5321 §5.1).
+                    return .all(work, .permanent(status: .badDestinationSystem,
+                                                 reply: "domain \(domain) has no MX, A or AAAA record"))
+                }
+                // NODATA for an MX host is "unable to route" (X.4.4), as Postfix says; not a loop.
+                failures.record(.permanent(status: EnhancedStatusCode(.permanentFailure, 4, 4),
+                                           reply: "MX host \(exchanger.name) has no A or AAAA record"))
+                continue
             }
             for address in addresses {
-                if courier.configuration.selfAddresses.contains(address) { continue }
-                sawOnlySelf = false
+                if courier.configuration.selfAddresses.contains(address) {
+                    failures.sawSelf = true
+                    continue
+                }
                 let hostLabel = "\(exchanger.name)[\(address.ipAddress ?? "?")]:\(address.port ?? courier.configuration.port)"
-                guard let connection = await connect(to: address, exchanger: exchanger, hostLabel: hostLabel, failure: &lastFailure) else {
+                var failure = RecipientResult.transient(status: .noAnswerFromHost, reply: "no answer from \(hostLabel)")
+                guard let connection = await connect(to: address, exchanger: exchanger, hostLabel: hostLabel, failure: &failure) else {
+                    courier.logger.info("\(failure.reply)")  // each reply names the host it is about
+                    failures.record(failure)
                     continue
                 }
                 relay = hostLabel
@@ -90,13 +100,10 @@ final class SMTPDomainSession: CourierSession {
                     return report
                 }
                 await connection.quit()
-                lastFailure = .transient(status: .badConnection, reply: "lost connection with \(hostLabel) before the transaction")
+                failures.record(.transient(status: .badConnection, reply: "lost connection with \(hostLabel) before the transaction"))
             }
         }
-        if sawOnlySelf && !exchangers.isEmpty {
-            return .all(work, .permanent(status: .routingLoop, reply: "mail for \(domain) loops back to myself"))
-        }
-        return .all(work, lastFailure)
+        return .all(work, failures.outcome(domain: domain))
     }
 
     private func addresses(of exchanger: MailExchanger) async throws(DNSError) -> [SocketAddress] {
@@ -173,7 +180,38 @@ final class SMTPDomainSession: CourierSession {
     }
 }
 
+/// What trying every exchanger of a domain came to. One temporary failure outweighs any number of
+/// permanent ones: the host that was only down may take the message later (RFC 5321 §5.1), so
+/// the recipient is deferred, not bounced, until every host has failed for good.
+struct ExchangerFailures {
+    private var transient: RecipientResult?
+    private var permanent: RecipientResult?
+    /// An address was skipped because it is ours.
+    var sawSelf = false
+
+    mutating func record(_ failure: RecipientResult) {
+        switch failure {
+        case .transient: transient = failure
+        case .permanent: permanent = failure
+        case .delivered: break
+        }
+    }
+
+    func outcome(domain: String) -> RecipientResult {
+        if let transient { return transient }
+        if let permanent { return permanent }
+        if sawSelf { return .permanent(status: .routingLoop, reply: "mail for \(domain) loops back to myself") }
+        return .transient(status: .noAnswerFromHost, reply: "no mail exchanger of \(domain) answered")
+    }
+}
+
 extension RecipientResult {
+    var reply: String {
+        switch self {
+        case .delivered(let reply), .transient(_, let reply), .permanent(_, let reply): return reply
+        }
+    }
+
     func withContext(_ context: String) -> RecipientResult {
         switch self {
         case .delivered: return self

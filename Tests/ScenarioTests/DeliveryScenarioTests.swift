@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import MailrootTestSupport
+import Testing
+
+/// Successful delivery (README "Delivery"): routing by MX and implicit MX, what arrives on the
+/// wire, STARTTLS, and splitting large recipient lists into transactions.
+@Suite struct DeliveryScenarioTests {
+    @Test func preferredMXDownDeliversToTheNextWithHeadersBodyAndEnvelopeIntact() async throws {
+        let port = try freePort()
+        let backup = try await FakeMX(name: "mx2.dest.test", port: port)
+        let downAddress = Loopback.next()  // nothing listens there: connection refused
+        let scenario = try await Scenario(port: port, records: [
+            .mx("dest.test", host: "mx1.dest.test", preference: 10), .host("mx1.dest.test", addresses: [downAddress]),
+        ] + backup.records(for: "dest.test", preference: 20))
+        try await scenario.mailroot.start()
+
+        // From headers: Bcc recipients get the message, the Bcc field does not travel.
+        let bodyText = "First line.\n.A line that starts with a dot.\n..Two dots.\n.\nGr\u{fc}\u{df}e \u{2014} \u{65e5}\u{672c}\u{8a9e}\n"
+        let fromHeaders = try scenario.mailroot.dropIntoPickup(mail(
+            from: "Alice <alice@origin.test>", to: ["bob@dest.test"], subject: "headers",
+            headers: ["Bcc: hidden@dest.test", "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
+                      "Content-Transfer-Encoding: 8bit"],
+            body: bodyText))
+        let headersID = try await scenario.queueID(ofPickupFile: fromHeaders)
+        let first = try await backup.server.waitForMessages(count: 1)[0]
+        // x-sender/x-receiver: the envelope differs from the headers and the lines are removed.
+        let withEnvelope = try scenario.mailroot.dropIntoPickup("x-sender: <bounces@origin.test>\nx-receiver: <carol@dest.test>\n"
+            + mail(from: "Alice <alice@origin.test>", to: ["list@dest.test"], subject: "envelope"))
+        let envelopeID = try await scenario.queueID(ofPickupFile: withEnvelope)
+        let second = try await backup.server.waitForMessages(count: 2)[1]
+
+        #expect(first.mailFrom == "alice@origin.test")
+        #expect(Set(first.recipients) == ["bob@dest.test", "hidden@dest.test"])
+        #expect(first.helo == Scenario.hostname)
+        #expect(first.mailOptions.contains { $0.uppercased() == "BODY=8BITMIME" })
+        let fields = headerFields(of: first.data)
+        #expect(!fields.contains { $0.name == "bcc" })
+        #expect(fields.first { $0.name == "to" }?.value == "bob@dest.test")
+        #expect(fields.first { $0.name == "from" }?.value == "Alice <alice@origin.test>")
+        #expect(fields.first { $0.name == "received" }?.value.contains("id \(headersID)") == true)
+        #expect(fields.contains { $0.name == "message-id" } && fields.contains { $0.name == "date" })
+        #expect(hasOnlyCRLF(first.data))
+        #expect(body(of: first.data) == bodyText.replacingOccurrences(of: "\n", with: "\r\n"))
+
+        #expect(second.mailFrom == "bounces@origin.test")
+        #expect(second.recipients == ["carol@dest.test"])
+        let secondFields = headerFields(of: second.data)
+        #expect(!secondFields.contains { $0.name.hasPrefix("x-sender") || $0.name.hasPrefix("x-receiver") })
+        #expect(secondFields.first { $0.name == "to" }?.value == "list@dest.test")
+
+        try await scenario.waitUntilRemoved(headersID)
+        try await scenario.waitUntilRemoved(envelopeID)
+        #expect(scenario.mailroot.log.contains("relay=mx2.dest.test[\(backup.server.host)]:\(port)"))
+        // The preferred host was looked up (and so tried) before the backup.
+        #expect(scenario.dns.log.contains("query[A] mx1.dest.test"))
+        #expect(scenario.mailroot.log.contains("connect to mx1.dest.test[\(downAddress)]:\(port)"))
+        #expect(!scenario.mailroot.log.contains("status=deferred"))
+    }
+
+    @Test func domainWithOnlyAnAddressRecordIsDeliveredToThatAddress() async throws {
+        let port = try freePort()
+        let server = try await SMTPTestServer(host: Loopback.next(), port: port)
+        let scenario = try await Scenario(port: port, records: [.host("plain.test", addresses: [server.host])])
+        try await scenario.mailroot.start()
+        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["b@plain.test"], subject: "implicit MX"))
+        let id = try await scenario.queueID(ofPickupFile: name)
+        let received = try await server.waitForMessages(count: 1)
+        #expect(received[0].recipients == ["b@plain.test"])
+        try await scenario.waitUntilRemoved(id)
+        #expect(scenario.mailroot.log.contains("relay=plain.test[\(server.host)]:\(port)"))
+    }
+
+    @Test func serverOfferingStartTLSWithASelfSignedCertificateGetsTheMessageOverTLS() async throws {
+        let certificates = try TemporaryDirectory("tls")
+        let key = certificates.file("key.pem"), certificate = certificates.file("cert.pem")
+        let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                                                   "-out", certificate, "-days", "2", "-subj", "/CN=mx.tls.test"],
+                                       logPath: certificates.file("openssl.log"))
+        let status = await openssl.waitForExit()
+        try #require(status == 0, "openssl failed: \(openssl.output)")
+
+        let port = try freePort()
+        var options = SMTPTestServer.Options()
+        options.tlsCertificate = certificate
+        options.tlsKey = key
+        let mx = try await FakeMX(name: "mx.tls.test", port: port, options: options)
+        let scenario = try await Scenario(port: port, records: mx.records(for: "tls.test"))
+        try await scenario.mailroot.start()
+        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["b@tls.test"], subject: "secret"))
+        let id = try await scenario.queueID(ofPickupFile: name)
+        let received = try await mx.server.waitForMessages(count: 1)
+        #expect(received[0].tls)
+        #expect(received[0].recipients == ["b@tls.test"])
+        try await scenario.waitUntilRemoved(id)
+        #expect(!scenario.mailroot.log.contains("retrying without TLS"))
+    }
+
+    @Test func hundredAndFiftyRecipientsOfOneDomainGoInTwoTransactions() async throws {
+        let port = try freePort()
+        let mx = try await FakeMX(name: "mx.bulk.test", port: port)
+        let scenario = try await Scenario(port: port, records: mx.records(for: "bulk.test"))
+        try await scenario.mailroot.start()
+        let recipients = (1...150).map { "user\($0)@bulk.test" }
+        let file = "x-sender: <news@origin.test>\n" + recipients.map { "x-receiver: <\($0)>\n" }.joined()
+            + mail(from: "news@origin.test", to: ["undisclosed-recipients:;"], subject: "newsletter")
+        let name = try scenario.mailroot.dropIntoPickup(file)
+        let id = try await scenario.queueID(ofPickupFile: name)
+        try await scenario.waitUntilRemoved(id, timeout: .seconds(60))
+
+        let received = try mx.server.receivedMessages()
+        #expect(received.map(\.recipients.count).sorted() == [50, 100])
+        let all = received.flatMap(\.recipients)
+        #expect(all.count == 150)
+        #expect(Set(all) == Set(recipients))
+        #expect(scenario.mailroot.log.components(separatedBy: "status=sent").count - 1 == 150)
+    }
+
+}
