@@ -49,7 +49,7 @@ let package = Package(
         ]),
         // Row 5: commands; top: the executable.
         .target(name: "MailrootCommands", dependencies: [
-            "MailrootDaemon", "MailQueue", logging, lifecycle,
+            "MailrootDaemon", "MailQueue", "Pickup", "MailMessage", "SafeIO", logging, lifecycle,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mailroot", dependencies: ["MailrootCommands"]),
@@ -67,5 +67,6 @@ let package = Package(
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "MailQueue", "MailMessage", "SMTPProtocol", "DNSResolver", "MailrootTestSupport", logging, nio, nioPosix]),
         .testTarget(name: "MailrootDaemonTests", dependencies: ["MailrootDaemon"]),
         .testTarget(name: "ScenarioTests", dependencies: ["MailrootTestSupport", "MailMessage"]),
+        .testTarget(name: "SendmailTests", dependencies: ["MailrootCommands", "MailrootTestSupport", "MailMessage", "Pickup"]),
     ]
 )
