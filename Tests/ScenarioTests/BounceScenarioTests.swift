@@ -135,6 +135,25 @@ import Testing
         Self.expectOriginalHeaders(report, id: id)
     }
 
+    @Test func messageLargerThanTheServersSizeLimitIsBouncedWith5_3_4WithoutBeingSent() async throws {
+        var options = SMTPTestServer.Options()
+        options.sizeLimit = 1000
+        var destination: FakeMX?
+        let world = try await World { port in
+            destination = try await FakeMX(name: "mx.small.test", port: port, options: options)
+            return destination!.records(for: "small.test")
+        }
+        let name = try world.scenario.mailroot.dropIntoPickup(mail(from: "sender@origin.test", to: ["user@small.test"], subject: "big",
+                                                                    body: String(repeating: "0123456789abcdef\n", count: 200)))
+        let id = try await world.scenario.queueID(ofPickupFile: name)
+        let (_, report) = try await receiveBounce(at: world.senderMX.server, to: "sender@origin.test")
+        let recipient = try report.checkedSingleFailure()
+        #expect(recipient["final-recipient"] == "rfc822; user@small.test")
+        #expect(recipient["status"] == "5.3.4")
+        try await world.scenario.waitUntilRemoved(id)
+        #expect(try destination?.server.receivedMessages().isEmpty == true)
+    }
+
     @Test func failingMessageWithNullSenderIsNotBouncedButCopiedToBadmail() async throws {
         let world = try await World { _ in [.nullMX("nomail.test")] }
         let name = try world.scenario.mailroot.dropIntoPickup("x-sender: <>\nx-receiver: <user@nomail.test>\n"

@@ -116,4 +116,51 @@ import Testing
         #expect(scenario.mailroot.log.components(separatedBy: "status=sent").count - 1 == 150)
     }
 
+
+    @Test func messageForALocalAndARemoteRecipientIsDroppedAndRelayedOnce() async throws {
+        let port = try freePort()
+        let mx = try await FakeMX(name: "mx.dest.test", port: port)
+        let scenario = try await Scenario(port: port, records: mx.records(for: "dest.test"))
+        try await scenario.mailroot.start()
+        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["me@localhost", "you@dest.test"], subject: "both"))
+        let id = try await scenario.queueID(ofPickupFile: name)
+        try await scenario.waitUntilRemoved(id)
+        #expect(scenario.mailroot.files(in: scenario.mailroot.drop) == ["\(id)-0.eml"])
+        let relayed = try mx.server.receivedMessages()
+        #expect(relayed.count == 1)
+        #expect(relayed.first?.recipients == ["you@dest.test"])
+    }
+
+    @Test func preferredMXRefusingTheConnectionWith554FallsBackToTheNext() async throws {
+        let port = try freePort()
+        var refusing = SMTPTestServer.Options()
+        refusing.greetingCode = 554
+        let first = try await FakeMX(name: "mx1.dest.test", port: port, options: refusing)
+        let second = try await FakeMX(name: "mx2.dest.test", port: port)
+        let scenario = try await Scenario(port: port, records: first.records(for: "dest.test", preference: 10)
+            + second.records(for: "dest.test", preference: 20))
+        try await scenario.mailroot.start()
+        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["b@dest.test"], subject: "refused"))
+        let id = try await scenario.queueID(ofPickupFile: name)
+        let received = try await second.server.waitForMessages(count: 1)
+        #expect(received[0].recipients == ["b@dest.test"])
+        try await scenario.waitUntilRemoved(id)
+        #expect(scenario.mailroot.log.contains("mx1.dest.test[\(first.server.host)]:\(port) refused to talk to me"))
+        #expect(!scenario.logLines(of: id).contains { $0.contains("status=bounced") || $0.contains("status=deferred") })
+    }
+
+    @Test func eightBitMessageToAServerWithout8BITMIMEIsSentUnchangedWithoutTheBodyParameter() async throws {
+        let port = try freePort()
+        var options = SMTPTestServer.Options()
+        options.eightBitMIME = false
+        let mx = try await FakeMX(name: "mx.old.test", port: port, options: options)
+        let scenario = try await Scenario(port: port, records: mx.records(for: "old.test"))
+        try await scenario.mailroot.start()
+        let text = "Caf\u{e9} cr\u{e8}me\n"
+        try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["b@old.test"], subject: "8bit",
+                                                  headers: ["Content-Type: text/plain; charset=utf-8"], body: text))
+        let received = try await mx.server.waitForMessages(count: 1)
+        #expect(!received[0].mailOptions.contains { $0.uppercased().hasPrefix("BODY=") })
+        #expect(body(of: received[0].data) == text.replacingOccurrences(of: "\n", with: "\r\n"))
+    }
 }

@@ -33,6 +33,25 @@ import Testing
         #expect(scenario.mailroot.files(in: scenario.mailroot.pickup).isEmpty)
     }
 
+    @Test func fileWrittenStraightIntoPickupIsTakenOnlyOnceItsWriterClosesIt() async throws {
+        let scenario = try await Scenario(port: try freePort(), records: [])
+        try await scenario.mailroot.start()
+        // As .NET's SmtpClient does: create in pickup/ itself and write in pieces.
+        let path = "\(scenario.mailroot.pickup)/direct.eml"
+        try #require(FileManager.default.createFile(atPath: path, contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.write(contentsOf: Data("From: me@example.test\nTo: you@localhost\nSubject: slow\n\nfirst half\n".utf8))
+        // The writer pauses longer than scan_interval (1s) but less than the 2s the scan waits.
+        try await Task.sleep(for: .milliseconds(1500))
+        try handle.write(contentsOf: Data("second half\n".utf8))
+        try handle.close()
+
+        let drops = try await scenario.mailroot.waitForFiles(in: scenario.mailroot.drop, count: 1)
+        let bytes = try scenario.read(scenario.mailroot.drop, drops[0])
+        #expect(body(of: bytes) == "first half\r\nsecond half\r\n")
+        #expect(scenario.mailroot.files(in: scenario.mailroot.badmail).isEmpty)
+    }
+
     @Test func symlinkInPickupGoesToBadmailAndItsTargetIsNeverRead() async throws {
         let scenario = try await Scenario(port: try freePort(), records: [])
         try await scenario.mailroot.start()
