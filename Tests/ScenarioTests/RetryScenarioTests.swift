@@ -26,6 +26,44 @@ import Testing
         #expect(try mx.server.receivedMessages().count == 1)
     }
 
+    @Test func onlyTheDeferredDomainIsRetriedTheDeliveredOneGetsTheMessageOnce() async throws {
+        let port = try freePort()
+        let quick = try await FakeMX(name: "mx.quick.test", port: port)
+        var options = SMTPTestServer.Options()
+        options.deferFirst = 1
+        let slow = try await FakeMX(name: "mx.slow.test", port: port, options: options)
+        let scenario = try await Scenario(port: port, records: quick.records(for: "quick.test") + slow.records(for: "slow.test"))
+        try await scenario.mailroot.start()
+        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["x@quick.test", "y@slow.test"], subject: "two"))
+        let id = try await scenario.queueID(ofPickupFile: name)
+        try await scenario.waitUntilRemoved(id)
+        #expect(try quick.server.receivedMessages().map(\.recipients) == [["x@quick.test"]])
+        #expect(try slow.server.receivedMessages().map(\.recipients) == [["y@slow.test"]])
+        let events = scenario.logLines(of: id)
+        #expect(events.filter { $0.contains("to=<x@quick.test>") }.count == 1)
+        #expect(events.filter { $0.contains("to=<y@slow.test>") && $0.contains("status=deferred") }.count == 1)
+    }
+
+    @Test func manyMessagesToOneDomainAreEachDeliveredExactlyOnce() async throws {
+        // Several at once make workers keep their connection (RSET between messages).
+        let port = try freePort()
+        let mx = try await FakeMX(name: "mx.busy.test", port: port)
+        let scenario = try await Scenario(port: port, records: mx.records(for: "busy.test"))
+        try await scenario.mailroot.start()
+        let count = 30
+        var names: [String] = []
+        for number in 1...count {
+            names.append(try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["r\(number)@busy.test"], subject: "n\(number)")))
+        }
+        for name in names {
+            try await scenario.waitUntilRemoved(try await scenario.queueID(ofPickupFile: name), timeout: .seconds(60))
+        }
+        let received = try mx.server.receivedMessages()
+        #expect(received.count == count)
+        #expect(received.flatMap(\.recipients).sorted() == (1...count).map { "r\($0)@busy.test" }.sorted())
+        #expect(!scenario.mailroot.log.contains("status=deferred"))
+    }
+
     @Test func preferredMXDownAndBackupMXNameMissingDefersUntilTheHostComesBack() async throws {
         // One exchanger is only down (temporary), the other does not exist (NXDOMAIN): RFC 5321
         // §5.1 lets the sender give up only when no host could ever take the message, so defer.
