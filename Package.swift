@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "Bounce", dependencies: ["MailMessage"]),
         // Row 3: the jobs.
         .target(name: "Pickup", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging, lifecycle, nio, nioPosix]),
+        .target(name: "SMTPServer", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging, lifecycle]),
         .target(name: "Delivery", dependencies: [
             "MailQueue", "SMTPClient", "DNSResolver", "Bounce", "SMTPProtocol", "MailMessage", "SafeIO",
             logging, lifecycle, collections, nio, nioPosix,
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "DNSResolverTests", dependencies: ["DNSResolver", "MailrootTestSupport", nio, nioPosix]),
         .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPProtocol", "MailMessage", "MailrootTestSupport", nio, nioPosix, logging]),
+        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTPProtocol", "MailMessage", "MailrootTestSupport", nio, nioPosix, logging]),
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MailMessage"]),
         .testTarget(name: "PickupTests", dependencies: ["Pickup", "MailQueue", "MailMessage", "SafeIO", logging]),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "MailQueue", "MailMessage", "SMTPProtocol", "DNSResolver", "MailrootTestSupport", logging, nio, nioPosix]),

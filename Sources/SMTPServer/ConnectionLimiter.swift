@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+import NIOCore
+import Synchronization
+
+/// Counts open sessions, in total and per client address, so one host (or a flood) cannot
+/// take every slot: over either limit the connection gets `421 4.7.0` at greeting.
+final class ConnectionLimiter: Sendable {
+    private struct Counts {
+        var total = 0
+        var perAddress: [String: Int] = [:]
+    }
+
+    private let counts = Mutex(Counts())
+    let maximumTotal: Int
+    let maximumPerAddress: Int
+
+    init(maximumTotal: Int, maximumPerAddress: Int) {
+        self.maximumTotal = maximumTotal
+        self.maximumPerAddress = maximumPerAddress
+    }
+
+    /// Takes a slot for `address`; false when a limit is reached (nothing is taken then).
+    func admit(_ address: String) -> Bool {
+        counts.withLock { counts in
+            guard counts.total < maximumTotal, counts.perAddress[address, default: 0] < maximumPerAddress else { return false }
+            counts.total += 1
+            counts.perAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    func release(_ address: String) {
+        counts.withLock { counts in
+            counts.total -= 1
+            let left = counts.perAddress[address, default: 1] - 1
+            counts.perAddress[address] = left > 0 ? left : nil
+        }
+    }
+
+    var openConnections: Int { counts.withLock { $0.total } }
+}

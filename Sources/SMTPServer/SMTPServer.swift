@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// SUMMARY
+//   The SMTP listener: accepts connections, runs one session per connection and hands every
+//   accepted message to a `MessageReceiver`.
+//
+// DESCRIPTION
+//   `SMTPServer` is a `Service`: `run()` binds every listen address, then serves until graceful
+//   shutdown (listeners close first, open sessions get `421 4.3.2`) or cancellation. Each
+//   connection runs in its own child task of a discarding task group, so a failing session
+//   never stops the server. A session (`SMTPSession`) is a thin driver around the pure
+//   `ServerSessionStateMachine`, `ServerCommandFramer` and `ServerDataDecoder` of SMTPProtocol.
+//   The message is held in memory, bounded by `maximumMessageSize`, until the receiver has
+//   stored it; the `250` goes out only after `receive` returns.
+//
+// SAFETY
+//   Hostile clients are expected. Command lines are framed on CRLF only and DATA ends only at
+//   CRLF.CRLF; a bare CR or LF is refused (SMTP smuggling, CVE-2023-51764/5/6). Plaintext
+//   pipelined behind STARTTLS is dropped (CVE-2011-0411). Relay is decided per recipient from
+//   the client address (`relayNetworks`) and the local domains, never from source routes or
+//   `%`/`!` routing. Connections are limited in total and per address (`421 4.7.0`), idle
+//   sessions are closed (`421 4.4.2`), errors are counted (`421` after `maximumErrors`).
+//
+// SEE ALSO
+//   RFC 5321, RFC 2920 (PIPELINING), RFC 3207 (STARTTLS), RFC 1870 (SIZE), RFC 6152
+//   (8BITMIME), RFC 6531 (SMTPUTF8), RFC 2034/3463 (enhanced codes), RFC 3848 (with ESMTPS);
+//   Sources/SMTPProtocol/ServerSessionStateMachine.swift for the protocol decisions.
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SMTPProtocol
+import ServiceLifecycle
+import Synchronization
+
+/// Why the listener could not start.
+public enum SMTPServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    case tlsSetup(String)
+    case bindFailed(String, String)
+
+    public var description: String {
+        switch self {
+        case .tlsSetup(let detail): return "cannot set up TLS: \(detail)"
+        case .bindFailed(let address, let detail): return "cannot listen on \(address): \(detail)"
+        }
+    }
+}
+
+public final class SMTPServer: Service, Sendable {
+    public let configuration: SMTPServerConfiguration
+    private let receiver: any MessageReceiver
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let tlsContext: NIOSSLContext?
+    private let limiter: ConnectionLimiter
+    private let sessions = SessionRegistry()
+    private let listening = ListeningSignal()
+
+    /// Reads the TLS files now, so a bad certificate stops the daemon at startup.
+    public init(configuration: SMTPServerConfiguration, receiver: any MessageReceiver, logger: Logger,
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(SMTPServerError) {
+        self.configuration = configuration
+        self.receiver = receiver
+        self.logger = logger
+        self.group = eventLoopGroup
+        self.tlsContext = try configuration.tls.map(Self.makeTLSContext)
+        self.limiter = ConnectionLimiter(maximumTotal: configuration.maximumConnections,
+                                         maximumPerAddress: configuration.maximumConnectionsPerIP)
+    }
+
+    /// Sessions open right now (for tests and, later, metrics).
+    var openConnections: Int { limiter.openConnections }
+
+    /// The bound addresses, once `run()` has bound them (port 0 becomes the real port).
+    public func listeningAddresses() async throws -> [SocketAddress] {
+        try await listening.wait()
+    }
+
+    public func run() async throws {
+        let listeners: [NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>]
+        do {
+            listeners = try await bindAll()
+        } catch {
+            listening.fail(error)
+            throw error
+        }
+        listening.succeed(listeners.compactMap { $0.channel.localAddress })
+        logger.info("SMTP listening on \(listeners.compactMap { $0.channel.localAddress?.description }.joined(separator: ", "))")
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for listener in listeners {
+                    group.addTask { await self.accept(on: listener) }
+                }
+            }
+        } onGracefulShutdown: {
+            for listener in listeners { listener.channel.close(promise: nil) }
+            self.sessions.closeAll(with: ServerReplies.shuttingDown)
+        }
+    }
+
+    private func accept(on listener: NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>) async {
+        do {
+            try await listener.executeThenClose { connections in
+                await withDiscardingTaskGroup { group in
+                    do {
+                        for try await connection in connections {
+                            group.addTask { await self.serve(connection) }
+                        }
+                    } catch {
+                        self.logger.debug("listener stopped: \(error)")
+                    }
+                }
+            }
+        } catch {
+            logger.error("listener failed: \(error)")
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<InboundChunk, Never>) async {
+        let client = connection.channel.remoteAddress?.ipAddress ?? "unknown"
+        guard limiter.admit(client) else {
+            logger.warning("connection limit reached, refusing \(client)")
+            try? await connection.executeThenClose { _, _ in
+                try await connection.channel.writeAndFlush(ByteBuffer(bytes: ServerReplies.tooManyConnections.encoded()))
+            }
+            return
+        }
+        defer { limiter.release(client) }
+        let id = sessions.add(connection.channel)
+        defer { sessions.remove(id) }
+        let session = SMTPSession(connection: connection, configuration: configuration, tlsContext: tlsContext,
+                                  receiver: receiver, logger: logger)
+        do {
+            try await session.run()
+        } catch {
+            // A dropped connection, a TLS failure or a hostile peer: only this session ends.
+            logger.debug("session with \(client) ended: \(error)")
+        }
+    }
+
+    private func bindAll() async throws -> [NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>] {
+        var bound: [NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>] = []
+        let idle = TimeAmount(configuration.idleTimeout)
+        for address in configuration.listen {
+            do {
+                let listener = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 256)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: address.host, port: address.port) { child in
+                        child.eventLoop.makeCompletedFuture {
+                            try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                            try child.pipeline.syncOperations.addHandler(InboundGate())
+                            return try NIOAsyncChannel<InboundChunk, Never>(wrappingChannelSynchronously: child)
+                        }
+                    }
+                bound.append(listener)
+            } catch {
+                for listener in bound { try? await listener.channel.close() }
+                throw SMTPServerError.bindFailed(address.description, "\(error)")
+            }
+        }
+        return bound
+    }
+
+    /// RFC 8996: TLS 1.0 and 1.1 are not offered.
+    private static func makeTLSContext(_ files: SMTPServerConfiguration.TLSFiles) throws(SMTPServerError) -> NIOSSLContext {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChainPath).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            tls.minimumTLSVersion = .tlsv12
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw .tlsSetup("\(files.certificateChainPath), \(files.privateKeyPath): \(error)")
+        }
+    }
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+import Logging
+import MailMessage
+import NIOCore
+import NIOSSL
+import SMTPProtocol
+
+/// The driver of one connection: reads bytes, frames them (commands or DATA), feeds the state
+/// machine, writes its replies and hands finished messages to the receiver. All decisions are
+/// in `ServerSessionStateMachine`; this file only does I/O.
+struct SMTPSession: Sendable {
+    let connection: NIOAsyncChannel<InboundChunk, Never>
+    let configuration: SMTPServerConfiguration
+    let tlsContext: NIOSSLContext?
+    let receiver: any MessageReceiver
+    let logger: Logger
+
+    var channel: any Channel { connection.channel }
+
+    func run() async throws {
+        let remote = channel.remoteAddress
+        let mayRelay = remote.map { address in configuration.relayNetworks.contains { $0.contains(address) } } ?? false
+        var machine = ServerSessionStateMachine(configuration: configuration.sessionConfiguration(clientMayRelay: mayRelay))
+        try await connection.executeThenClose { inbound, _ in
+            var output = ByteBuffer()
+            machine.greeting.encode(into: &output)
+            var input = SessionInput()
+            var iterator = inbound.makeAsyncIterator()
+            while true {
+                if try await process(&input, &machine, &output) == .close {
+                    try await flush(&output)
+                    return
+                }
+                // RFC 2920 §3.1: replies to a pipelined group may go out together, but before waiting for more.
+                try await flush(&output)
+                guard let chunk = try await iterator.next() else { return }
+                guard chunk.epoch == input.epoch else { continue }
+                input.append(chunk.bytes.readableBytesView)
+            }
+        }
+    }
+
+    private enum Next { case readMore, close }
+
+    /// Handles every complete command (and DATA content) already read.
+    private func process(_ input: inout SessionInput, _ machine: inout ServerSessionStateMachine,
+                         _ output: inout ByteBuffer) async throws -> Next {
+        while true {
+            if input.decoder != nil {
+                guard let finished = input.finishData() else { return .readMore }
+                try await flush(&output)
+                let reply = await deliver(machine.receivedData(finished))
+                reply.encode(into: &output)
+                continue
+            }
+            guard let event = input.framer.next() else { return .readMore }
+            switch machine.receivedFramerEvent(event) {
+            case .reply(let reply):
+                reply.encode(into: &output)
+            case .replyAndClose(let reply):
+                reply.encode(into: &output)
+                return .close
+            case .beginData(let reply, let maximumSize):
+                reply.encode(into: &output)
+                input.beginData(maximumSize: maximumSize)
+            case .startTLS(let reply):
+                // CVE-2011-0411: whatever was pipelined behind STARTTLS came in plaintext; drop it.
+                input.framer.discardBuffered()
+                try await flush(&output)
+                try await startTLS(reply)
+                input.epoch += 1
+            }
+        }
+    }
+
+    private func deliver(_ action: ServerDataAction) async -> SMTPReply {
+        switch action {
+        case .reply(let reply):
+            logger.info("message refused: \(reply)", metadata: ["smtp.client": "\(channel.remoteAddress?.ipAddress ?? "?")"])
+            return reply
+        case .deliver(let transaction):
+            let queueID = QueueID.generate()
+            let tlsVersion = await negotiatedTLSVersion()
+            let received = ReceivedField.make(transaction: transaction, clientAddress: channel.remoteAddress,
+                                              hostname: configuration.hostname, tlsVersion: tlsVersion, queueID: queueID)
+            let message = ReceivedMessage(
+                queueID: queueID, envelope: transaction.envelope, content: received + transaction.content,
+                hasEightBitContent: transaction.hasEightBitContent, smtpUTF8: transaction.smtpUTF8,
+                bodyType: transaction.bodyType, clientAddress: channel.remoteAddress,
+                heloName: transaction.heloName, protocolName: transaction.protocolName)
+            do {
+                // RFC 5321 §6.1: the 250 is sent only after the receiver has stored the message.
+                switch try await receiver.receive(message) {
+                case .queued(let id):
+                    logger.info("\(id): client=\(message.sourceDescription), from=<\(transaction.envelope.senderText)>, nrcpt=\(transaction.envelope.recipients.count), size=\(message.content.count)")
+                    return ServerReplies.accepted(queueID: id.rawValue)
+                }
+            } catch let refusal as ReceiptRefusal {
+                logger.warning("\(queueID): refused by the receiver: \(refusal)")
+                return refusal.reply
+            } catch {
+                logger.error("\(queueID): receiver failed: \(error)")
+                return ReceiptRefusal.localError.reply
+            }
+        }
+    }
+
+    private func flush(_ output: inout ByteBuffer) async throws {
+        guard output.readableBytes > 0 else { return }
+        let bytes = output
+        output.clear()
+        try await channel.writeAndFlush(bytes)
+    }
+
+    /// Writes `220` and inserts the TLS handler in one event-loop task, so the reply leaves in
+    /// plaintext and every byte read afterwards is decrypted (RFC 3207 §4).
+    private func startTLS(_ reply: SMTPReply) async throws {
+        guard let tlsContext else { preconditionFailure("internal inconsistency: STARTTLS offered without a TLS context") }
+        let channel = self.channel
+        try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            var buffer = channel.allocator.buffer(capacity: 64)
+            reply.encode(into: &buffer)
+            let written = channel.writeAndFlush(buffer)
+            do {
+                let operations = channel.pipeline.syncOperations
+                try operations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+                try operations.handler(type: InboundGate.self).startNewEpoch()
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            return written
+        }.get()
+    }
+
+    private func negotiatedTLSVersion() async -> String? {
+        let channel = self.channel
+        let version = try? await channel.eventLoop.submit { () throws -> TLSVersion? in
+            try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).tlsVersion
+        }.get()
+        switch version {
+        case .tlsv12: return "TLSv1.2"
+        case .tlsv13: return "TLSv1.3"
+        case .tlsv1, .tlsv11: return "TLS"
+        case .none: return nil
+        case .some: return "TLS"
+        }
+    }
+}
+
+/// The bytes read but not yet handled, and the mode they are read in.
+struct SessionInput {
+    var framer = ServerCommandFramer()
+    var decoder: ServerDataDecoder?
+    var epoch = 0
+
+    mutating func append(_ bytes: ByteBufferView) {
+        if var decoder {
+            // DATA content goes straight to the decoder; only what follows its terminator is framed.
+            let used = decoder.decode(bytes)
+            self.decoder = decoder
+            framer.append(bytes.dropFirst(used))
+        } else {
+            framer.append(bytes)
+        }
+    }
+
+    mutating func beginData(maximumSize: Int) {
+        var decoder = ServerDataDecoder(maximumSize: maximumSize)
+        let pending = framer.takeBuffered()
+        let used = decoder.decode(pending)
+        framer.append(pending[used...])
+        self.decoder = decoder
+    }
+
+    /// The decoder once it has read the terminator (and leaves command mode), else nil.
+    mutating func finishData() -> ServerDataDecoder? {
+        guard let decoder, decoder.isFinished else { return nil }
+        self.decoder = nil
+        return decoder
+    }
+}
