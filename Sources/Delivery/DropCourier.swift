@@ -80,3 +80,14 @@ final class DropSession: CourierSession {
 
     func close() async {}
 }
+
+/// Removes temporary files a killed daemon left in `drop/` (`.<name>.<pid>.tmp`). Call it only
+/// while holding the queue lock, so no other mailroot can be writing into the same folder.
+public func removeLeftoverDropFiles(in directory: String) throws(SafeIOError) -> Int {
+    var removed = 0
+    for name in try directoryEntries(directory) where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+        try removeFile("\(directory)/\(name)")
+        removed += 1
+    }
+    return removed
+}

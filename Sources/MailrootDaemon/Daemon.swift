@@ -58,6 +58,10 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
     let queue = Queue(configuration: QueueConfiguration(directory: folders.queue), logger: logger)
     let recovered = try await queue.recover()
     let badmail = Badmail(directory: folders.badmail)
+    // The queue lock is held now, so no other instance is writing drop files.
+    if let removed = try? removeLeftoverDropFiles(in: folders.drop), removed > 0 {
+        logger.info("drop: removed \(removed) temporary file(s) left by an interrupted delivery")
+    }
 
     let dnsServers = try configuration.dns.servers.map { server in
         do {

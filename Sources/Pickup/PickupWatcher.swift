@@ -75,7 +75,9 @@ public final class PickupWatcher: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.forwardEvents(events, to: work) }
-                group.addTask { await self.scanPeriodically(into: work) }
+                // Only the scan loop is cancelled on shutdown (its sleep must not delay the exit);
+                // files already being processed are finished.
+                group.addTask { try? await cancelWhenGracefulShutdown { await self.scanPeriodically(into: work) } }
                 group.addTask { await self.processAll(from: work) }
             }
         } onGracefulShutdown: {
@@ -97,7 +99,7 @@ public final class PickupWatcher: Service, Sendable {
     }
 
     private func scanPeriodically(into work: WorkList) async {
-        while !work.isFinished {
+        while !work.isFinished, !Task.isCancelled {
             let sawFreshFiles = scan(into: work)
             let wait = sawFreshFiles ? configuration.settleTime : configuration.scanInterval
             try? await Task.sleep(for: wait)
