@@ -154,6 +154,29 @@ import Testing
         #expect(try destination?.server.receivedMessages().isEmpty == true)
     }
 
+    @Test func bounceThatCannotBeDeliveredEndsInBadmailInsteadOfLooping() async throws {
+        let world = try await World { _ in [.nullMX("nomail.test")] }
+        // The sender's domain does not exist, so the bounce itself fails permanently.
+        let name = try world.scenario.mailroot.dropIntoPickup(mail(from: "ghost@gone.test", to: ["user@nomail.test"], subject: "double"))
+        let id = try await world.scenario.queueID(ofPickupFile: name)
+        try await world.scenario.waitUntilRemoved(id)
+        let bounceLine = try #require(world.scenario.logLines(of: id).first { $0.contains("sender non-delivery notification: ") })
+        let bounceID = try #require(bounceLine.components(separatedBy: "notification: ").last)
+        try await world.scenario.waitUntilRemoved(bounceID)
+
+        let badmail = try await world.scenario.mailroot.waitForFiles(in: world.scenario.mailroot.badmail, count: 2)
+        let bad = try #require(badmail.first { $0.hasSuffix(".bad") })
+        let copy = String(decoding: try world.scenario.read(world.scenario.mailroot.badmail, bad), as: UTF8.self)
+        #expect(copy.contains("Content-Type: multipart/report"))
+        let reason = String(decoding: try world.scenario.read(world.scenario.mailroot.badmail, bad.replacingOccurrences(of: ".bad", with: ".bdr")),
+                            as: UTF8.self)
+        #expect(reason.contains("Status: 5.1.2"))
+        #expect(world.scenario.mailroot.log.components(separatedBy: "sender non-delivery notification").count - 1 == 1)
+        let queued = "\(world.scenario.mailroot.queue)/msg"
+        #expect(FileManager.default.fileExists(atPath: queued))
+        #expect(world.scenario.mailroot.files(in: queued).isEmpty)
+    }
+
     @Test func failingMessageWithNullSenderIsNotBouncedButCopiedToBadmail() async throws {
         let world = try await World { _ in [.nullMX("nomail.test")] }
         let name = try world.scenario.mailroot.dropIntoPickup("x-sender: <>\nx-receiver: <user@nomail.test>\n"
