@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "DNSResolverTests", dependencies: ["DNSResolver", "MailrootTestSupport", nio, nioPosix]),
         .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPProtocol", "MailMessage", "MailrootTestSupport", nio, nioPosix, logging]),
-        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTPProtocol", "MailMessage", "MailrootTestSupport", nio, nioPosix, logging]),
+        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTPProtocol", "MailMessage", "MailrootTestSupport", nio, nioPosix, logging, lifecycle]),
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MailMessage"]),
         .testTarget(name: "PickupTests", dependencies: ["Pickup", "MailQueue", "MailMessage", "SafeIO", logging]),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "MailQueue", "MailMessage", "SMTPProtocol", "DNSResolver", "MailrootTestSupport", logging, nio, nioPosix]),

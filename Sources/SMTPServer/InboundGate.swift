@@ -35,7 +35,8 @@ final class InboundGate: ChannelDuplexHandler {
             // RFC 5321 §4.5.3.2.7 suggests 5 minutes; a client that says nothing that long is gone or hostile.
             var buffer = context.channel.allocator.buffer(capacity: 64)
             ServerReplies.idleTimeout.encode(into: &buffer)
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -146,3 +146,25 @@ import Testing
     }
     #expect(replies.last == ["452 4.3.1 Insufficient system storage"])
 }
+
+/// RFC 5321 §6.1: the 250 after DATA waits for the receiver (the queue's fsync).
+@Test func replyAfterDataWaitsForTheReceiver() async throws {
+    let receiver = InMemoryReceiver(delay: .milliseconds(600))
+    let (status, output) = try await withServer(receiver: receiver) { port, _ in
+        try await python("""
+        import smtplib, sys, time
+        with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+            s.ehlo("slow.example")
+            s.mail("a@example.org")
+            s.rcpt("bob@local.test")
+            start = time.monotonic()
+            code, text = s.data("Subject: slow\\r\\n\\r\\nx\\r\\n")
+            print("DATA", code, round(time.monotonic() - start, 3))
+        """, port: port)
+    }
+    #expect(status == 0, "\(output)")
+    let words = try #require(output.split(separator: "\n").first { $0.hasPrefix("DATA ") }?.split(separator: " "))
+    #expect(words[1] == "250")
+    #expect(Double(words[2]) ?? 0 >= 0.6, "250 came \(words[2]) s after the dot, before the receiver returned")
+    #expect(await receiver.messages.count == 1)
+}

@@ -12,12 +12,16 @@ import Testing
 actor InMemoryReceiver: MessageReceiver {
     private(set) var messages: [ReceivedMessage] = []
     var refusal: ReceiptRefusal?
+    /// How long storing takes (a slow fsync).
+    var delay: Duration?
 
-    init(refusal: ReceiptRefusal? = nil) {
+    init(refusal: ReceiptRefusal? = nil, delay: Duration? = nil) {
         self.refusal = refusal
+        self.delay = delay
     }
 
     func receive(_ message: ReceivedMessage) async throws -> ReceiptOutcome {
+        if let delay { try await Task.sleep(for: delay) }
         if let refusal { throw refusal }
         messages.append(message)
         return .queued(message.queueID)
