@@ -75,6 +75,7 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
 
     let delivery = DeliveryScheduler(configuration: deliveryConfiguration(configuration, folders: folders),
                                      queue: queue, badmail: badmail, resolver: resolver, logger: logger)
+    PickupWatcher.reconcileClaimedFiles(in: folders.pickup, queued: Set(recovered.map(\.id)))
     for entry in recovered { await delivery.submit(entry) }
 
     var parseOptions = PickupParseOptions(hostname: configuration.hostname, maxMessageSize: configuration.maxMessageSize,

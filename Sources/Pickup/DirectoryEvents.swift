@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 import Glibc
 
 /// Names of files closed after writing (`IN_CLOSE_WRITE`) or moved into (`IN_MOVED_TO`) one
@@ -15,9 +16,7 @@ final class DirectoryEvents: Sendable {
     }
 
     let events: AsyncStream<Event>
-    private let inotifyFD: Int32
-    private let wakeFD: Int32
-    private let wakeWriteFD: Int32
+    private let context: ReaderContext
 
     init(directory: String) throws(PickupError) {
         let inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
@@ -34,18 +33,16 @@ final class DirectoryEvents: Sendable {
             close(inotifyFD)
             throw .watchFailed(directory: directory, errno: code)
         }
-        let wakeFD = pipeFDs[0]
         for fd in pipeFDs {
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         }
-        self.inotifyFD = inotifyFD
-        self.wakeFD = wakeFD
-        self.wakeWriteFD = pipeFDs[1]
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
         self.events = stream
+        let reader = ReaderContext(inotifyFD: inotifyFD, wakeFD: pipeFDs[0], wakeWriteFD: pipeFDs[1], continuation: continuation)
+        self.context = reader
         var thread = pthread_t()
-        let context = Unmanaged.passRetained(ReaderContext(inotifyFD: inotifyFD, wakeFD: wakeFD, continuation: continuation))
+        let context = Unmanaged.passRetained(reader)
         let created = pthread_create(&thread, nil, { raw in
             let context = Unmanaged<ReaderContext>.fromOpaque(raw!).takeRetainedValue()
             context.run()
@@ -53,9 +50,7 @@ final class DirectoryEvents: Sendable {
         }, context.toOpaque())
         if created != 0 {
             context.release()
-            close(inotifyFD)
-            close(wakeFD)
-            close(pipeFDs[1])
+            reader.closeAll()
             throw .watchFailed(directory: directory, errno: created)
         } else {
             pthread_detach(thread)
@@ -63,33 +58,50 @@ final class DirectoryEvents: Sendable {
     }
 
     /// Ends the reader thread and the stream; the thread closes both descriptors.
-    func stop() {
-        var one: UInt8 = 1
-        _ = write(wakeWriteFD, &one, 1)
-    }
+    func stop() { context.wake() }
 
-    deinit {
-        stop()
-        close(wakeWriteFD)
-    }
+    deinit { context.wake() }
 }
 
+/// Owns the descriptors; they are closed once, under a lock, so `wake()` never writes into a
+/// closed pipe (which would raise SIGPIPE) nor into a descriptor number reused by someone else.
 private final class ReaderContext: @unchecked Sendable {
     let inotifyFD: Int32
     let wakeFD: Int32
+    private let wakeWriteFD: Int32
+    private let lock = NSLock()
+    private var closed = false
     let continuation: AsyncStream<DirectoryEvents.Event>.Continuation
 
-    init(inotifyFD: Int32, wakeFD: Int32, continuation: AsyncStream<DirectoryEvents.Event>.Continuation) {
+    init(inotifyFD: Int32, wakeFD: Int32, wakeWriteFD: Int32, continuation: AsyncStream<DirectoryEvents.Event>.Continuation) {
         self.inotifyFD = inotifyFD
         self.wakeFD = wakeFD
+        self.wakeWriteFD = wakeWriteFD
         self.continuation = continuation
+    }
+
+    func wake() {
+        lock.withLock {
+            guard !closed else { return }
+            var one: UInt8 = 1
+            _ = write(wakeWriteFD, &one, 1)
+        }
+    }
+
+    func closeAll() {
+        lock.withLock {
+            guard !closed else { return }
+            closed = true
+            close(inotifyFD)
+            close(wakeFD)
+            close(wakeWriteFD)
+        }
     }
 
     func run() {
         defer {
             continuation.finish()
-            close(inotifyFD)
-            close(wakeFD)
+            closeAll()
         }
         // Large enough for many events; one event is at most sizeof(inotify_event) + NAME_MAX + 1.
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)

@@ -36,18 +36,53 @@ struct PickupProcessor: Sendable {
     private enum Intake: Sendable {
         case gone
         case refuse(reason: String, status: EnhancedStatusCode)
-        case accept(ParsedPickupMessage, id: QueueID, size: Int)
+        case accept(ParsedPickupMessage, size: Int)
+    }
+
+    /// A file being taken is first renamed to `.claimed-<QueueID>-<name>`: a dot name the scan
+    /// ignores, carrying the queue ID it will get. After a crash the daemon can tell, from the ID,
+    /// whether the message already reached the queue (then the claimed file is only removed) or
+    /// not (then it is taken again under the same ID) — no duplicate either way.
+    static func claimedName(id: QueueID, original: String) -> String { ".claimed-\(id)-\(original)" }
+
+    static func parseClaimedName(_ name: String) -> (id: QueueID, original: String)? {
+        guard name.hasPrefix(".claimed-") else { return nil }
+        let rest = name.dropFirst(".claimed-".count)
+        guard rest.count > 17, let id = QueueID(String(rest.prefix(16))), rest.dropFirst(16).first == "-" else { return nil }
+        return (id, String(rest.dropFirst(17)))
     }
 
     func process(name: String) async {
+        let id = QueueID.generate()
         let path = "\(configuration.directory)/\(name)"
+        let claimed = Self.claimedName(id: id, original: name)
+        do {
+            let taken = try await threadPool.runIfActive { () throws -> Bool in
+                if rename(path, "\(configuration.directory)/\(claimed)") == 0 { return true }
+                if errno == ENOENT { return false }
+                throw SafeIOError.system(operation: "rename", errno: errno, path: path)
+            }
+            guard taken else { return }
+            // The claim must be durable before the queue copy is, or a power cut could leave both.
+            try await directorySync.sync()
+        } catch {
+            logger.error("pickup: cannot take \(name): \(error); will retry at the next scan")
+            return
+        }
+        await processClaimed(claimed, id: id, originalName: name)
+    }
+
+    /// Reads, parses and queues (or badmails) a file already renamed to its claimed name.
+    func processClaimed(_ claimed: String, id: QueueID, originalName name: String) async {
+        let path = "\(configuration.directory)/\(claimed)"
         let intake: Intake
         do {
             intake = try await threadPool.runIfActive { [configuration] in
-                try Self.readAndParse(path: path, configuration: configuration)
+                try Self.readAndParse(path: path, id: id, configuration: configuration)
             }
         } catch {
             logger.error("pickup: cannot read \(name): \(error); will retry at the next scan")
+            await release(claimed, originalName: name)
             return
         }
         switch intake {
@@ -55,12 +90,37 @@ struct PickupProcessor: Sendable {
             return
         case .refuse(let reason, let status):
             await moveToBadmail(path: path, name: name, reason: reason, status: status)
-        case .accept(let parsed, let id, let size):
+        case .accept(let parsed, let size):
             await enqueue(parsed, id: id, size: size, path: path, name: name)
         }
     }
 
-    private static func readAndParse(path: String, configuration: PickupConfiguration) throws -> Intake {
+    /// Gives a claimed file back its name (or a unique variant) so the next scan retries it.
+    private func release(_ claimed: String, originalName name: String) async {
+        let directory = configuration.directory
+        _ = try? await threadPool.runIfActive {
+            var target = "\(directory)/\(name)"
+            if access(target, F_OK) == 0 { target += "-\(QueueID.generate())" }
+            rename("\(directory)/\(claimed)", target)
+        }
+    }
+
+    /// At start-up, before delivery begins: claimed files whose message is already queued are removed.
+    /// Returns the others, to be taken again under their own queue IDs.
+    static func reconcileClaimedFiles(in directory: String, isQueued: (QueueID) -> Bool) throws -> [(name: String, id: QueueID, original: String)] {
+        var unfinished: [(name: String, id: QueueID, original: String)] = []
+        for name in try directoryEntries(directory) {
+            guard let claim = parseClaimedName(name) else { continue }
+            if isQueued(claim.id) {
+                try removeFile("\(directory)/\(name)")
+            } else {
+                unfinished.append((name, claim.id, claim.original))
+            }
+        }
+        return unfinished
+    }
+
+    private static func readAndParse(path: String, id: QueueID, configuration: PickupConfiguration) throws -> Intake {
         guard let kind = try fileKind(atPath: path) else { return .gone }
         guard kind == .regular else {
             return .refuse(reason: "\(kind) in the pickup directory is not a regular file; it was not read",
@@ -88,9 +148,8 @@ struct PickupProcessor: Sendable {
             return .refuse(reason: "message larger than max_message_size (\(configuration.parseOptions.maxMessageSize) bytes)",
                            status: .messageTooBig)
         }
-        let id = QueueID.generate()
         switch parsePickupFile(bytes, queueID: id, options: configuration.parseOptions, now: Date()) {
-        case .accepted(let parsed): return .accept(parsed, id: id, size: bytes.count)
+        case .accepted(let parsed): return .accept(parsed, size: bytes.count)
         case .rejected(let rejection): return .refuse(reason: rejection.reason, status: rejection.status)
         }
     }
@@ -104,15 +163,16 @@ struct PickupProcessor: Sendable {
             entry = try await queue.enqueue(message)
         } catch {
             logger.error("pickup: \(name): cannot queue: \(error); the file stays in pickup/ and is retried at the next scan")
+            await release((path as NSString).lastPathComponent, originalName: name)
             return
         }
         logger.info("\(id): pickup file=\(name), size=\(size), from=<\(parsed.envelope.senderText)>, nrcpt=\(parsed.envelope.recipients.count)")
         do {
+            // No directory fsync needed: a claimed file that survives a crash is matched to its
+            // queued message by ID at start-up and removed then.
             try await threadPool.runIfActive { try removeFile(path) }
-            try await directorySync.sync()
         } catch {
-            // The message is safely queued; a file we could not remove would be queued again.
-            logger.error("\(id): pickup: cannot remove \(name) after queueing: \(error); it may be queued twice")
+            logger.error("\(id): pickup: cannot remove the taken file \(name): \(error); it is removed at the next start")
         }
         await onQueued(entry)
     }

@@ -71,19 +71,44 @@ public final class PickupWatcher: Service, Sendable {
         defer { events.stop() }
         let work = WorkList()
         logger.info("pickup: watching \(configuration.directory)")
+        await retakeClaimedFiles()
 
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.forwardEvents(events, to: work) }
                 // Only the scan loop is cancelled on shutdown (its sleep must not delay the exit);
                 // files already being processed are finished.
-                group.addTask { try? await cancelWhenGracefulShutdown { await self.scanPeriodically(into: work) } }
+                group.addTask { await cancelWhenGracefulShutdown { await self.scanPeriodically(into: work) } }
                 group.addTask { await self.processAll(from: work) }
             }
         } onGracefulShutdown: {
             events.stop()
             work.finish()
         }
+    }
+
+    /// Files claimed by a daemon that was killed before it finished with them.
+    private func retakeClaimedFiles() async {
+        let queue = processor.queue
+        var leftovers: [(name: String, id: QueueID, original: String)] = []
+        for name in (try? directoryEntries(configuration.directory)) ?? [] {
+            if let claim = PickupProcessor.parseClaimedName(name) { leftovers.append((name, claim.id, claim.original)) }
+        }
+        for claim in leftovers {
+            if await queue.entry(claim.id) != nil {
+                try? removeFile("\(configuration.directory)/\(claim.name)")
+            } else {
+                logger.info("pickup: taking \(claim.original) again after an interrupted start (\(claim.id))")
+                await processor.processClaimed(claim.name, id: claim.id, originalName: claim.original)
+            }
+        }
+    }
+
+    /// Call after the queue is recovered and before delivery starts: removes claimed pickup files
+    /// whose message the queue already holds, so a message taken just before a crash is not taken twice.
+    /// (Before delivery, because a delivered message leaves the queue and could no longer be matched.)
+    public static func reconcileClaimedFiles(in directory: String, queued: Set<QueueID>) {
+        _ = try? PickupProcessor.reconcileClaimedFiles(in: directory, isQueued: { queued.contains($0) })
     }
 
     private func forwardEvents(_ events: DirectoryEvents, to work: WorkList) async {

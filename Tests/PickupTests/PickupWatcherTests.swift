@@ -166,4 +166,29 @@ struct PickupWatcherTests {
         #expect(await harness.queue.count == 200)
         #expect(await harness.queue.commitBatchCount < 200, "group commit shares fsyncs")
     }
+
+    @Test func claimedFileLeftByACrashIsTakenAgainUnderItsOwnQueueID() async throws {
+        let id = QueueID.generate()
+        let harness = try await PickupHarness { pickup in
+            try simpleMessage.write(toFile: "\(pickup)/\(PickupProcessor.claimedName(id: id, original: "crashed.eml"))",
+                                    atomically: true, encoding: .utf8)
+        }
+        let entry = try await harness.nextQueued()
+        #expect(entry.id == id)
+        #expect(entry.source.contains("crashed.eml"))
+        #expect((try FileManager.default.contentsOfDirectory(atPath: harness.pickup)).isEmpty)
+    }
+
+    @Test func claimedFileWhoseMessageIsAlreadyQueuedIsRemovedNotQueuedTwice() async throws {
+        let root = NSTemporaryDirectory() + "mailroot-reconcile-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let queued = QueueID.generate(), notQueued = QueueID.generate()
+        for (id, name) in [(queued, "a.eml"), (notQueued, "b.eml")] {
+            try simpleMessage.write(toFile: "\(root)/\(PickupProcessor.claimedName(id: id, original: name))", atomically: true, encoding: .utf8)
+        }
+        PickupWatcher.reconcileClaimedFiles(in: root, queued: [queued])
+        let left = try FileManager.default.contentsOfDirectory(atPath: root)
+        #expect(left == [PickupProcessor.claimedName(id: notQueued, original: "b.eml")])
+    }
 }
