@@ -93,7 +93,7 @@ import Testing
         let start = clock.now
         await #expect(throws: DNSError.timeout("alpha.test")) { try await resolver.mxRecords(for: "alpha.test") }
         let elapsed = clock.now - start
-        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2), "took \(elapsed)")
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(5), "took \(elapsed)")
         #expect(silent.queryCount == 1)
     }
 

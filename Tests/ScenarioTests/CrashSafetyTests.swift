@@ -107,7 +107,7 @@ struct CrashSafetyTests {
             try await Task.sleep(for: .milliseconds(Int.random(in: 100...700)))
             return
         }
-        let target = Self.recordCount(server) + Int.random(in: 40...200)
+        let target = Self.recordCount(server) + Int.random(in: 20...100)
         let deadline = ContinuousClock.now + .seconds(10)
         while Self.recordCount(server) < target, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))

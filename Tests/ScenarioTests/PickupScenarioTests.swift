@@ -38,8 +38,11 @@ import Testing
         try await scenario.mailroot.start()
         // As .NET's SmtpClient does: create in pickup/ itself and write in pieces.
         let path = "\(scenario.mailroot.pickup)/direct.eml"
-        try #require(FileManager.default.createFile(atPath: path, contents: nil))
-        let handle = try #require(FileHandle(forWritingAtPath: path))
+        // open(2) itself, not FileManager.createFile: that writes an empty file elsewhere and renames it
+        // in, which is a complete (empty) file as far as any watcher can tell.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        try #require(descriptor >= 0)
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         try handle.write(contentsOf: Data("From: me@example.test\nTo: you@localhost\nSubject: slow\n\nfirst half\n".utf8))
         // The writer pauses longer than scan_interval (1s) but less than the 2s the scan waits.
         try await Task.sleep(for: .milliseconds(1500))
