@@ -13,7 +13,7 @@ import Testing
         let senderMX: FakeMX
 
         init(records: (Int) async throws -> [Dnsmasq.Record], delivery: String = "") async throws {
-            let port = try freePort()
+            let port = Scenario.mxPort
             senderMX = try await FakeMX(name: "mx.origin.test", port: port)
             scenario = try await Scenario(port: port, records: try await records(port) + senderMX.records(for: "origin.test"),
                                           delivery: delivery)

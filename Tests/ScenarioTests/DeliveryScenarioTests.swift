@@ -7,7 +7,7 @@ import Testing
 /// wire, STARTTLS, and splitting large recipient lists into transactions.
 @Suite struct DeliveryScenarioTests {
     @Test func preferredMXDownDeliversToTheNextWithHeadersBodyAndEnvelopeIntact() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         let backup = try await FakeMX(name: "mx2.dest.test", port: port)
         let downAddress = Loopback.next()  // nothing listens there: connection refused
         let scenario = try await Scenario(port: port, records: [
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func domainWithOnlyAnAddressRecordIsDeliveredToThatAddress() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         let server = try await SMTPTestServer(host: Loopback.next(), port: port)
         let scenario = try await Scenario(port: port, records: [.host("plain.test", addresses: [server.host])])
         try await scenario.mailroot.start()
@@ -80,7 +80,7 @@ import Testing
         let status = await openssl.waitForExit()
         try #require(status == 0, "openssl failed: \(openssl.output)")
 
-        let port = try freePort()
+        let port = Scenario.mxPort
         var options = SMTPTestServer.Options()
         options.tlsCertificate = certificate
         options.tlsKey = key
@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func hundredAndFiftyRecipientsOfOneDomainGoInTwoTransactions() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         let mx = try await FakeMX(name: "mx.bulk.test", port: port)
         let scenario = try await Scenario(port: port, records: mx.records(for: "bulk.test"))
         try await scenario.mailroot.start()
@@ -118,7 +118,7 @@ import Testing
 
 
     @Test func messageForALocalAndARemoteRecipientIsDroppedAndRelayedOnce() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         let mx = try await FakeMX(name: "mx.dest.test", port: port)
         let scenario = try await Scenario(port: port, records: mx.records(for: "dest.test"))
         try await scenario.mailroot.start()
@@ -132,7 +132,7 @@ import Testing
     }
 
     @Test func preferredMXRefusingTheConnectionWith554FallsBackToTheNext() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         var refusing = SMTPTestServer.Options()
         refusing.greetingCode = 554
         let first = try await FakeMX(name: "mx1.dest.test", port: port, options: refusing)
@@ -150,7 +150,7 @@ import Testing
     }
 
     @Test func eightBitMessageToAServerWithout8BITMIMEIsSentUnchangedWithoutTheBodyParameter() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         var options = SMTPTestServer.Options()
         options.eightBitMIME = false
         let mx = try await FakeMX(name: "mx.old.test", port: port, options: options)

@@ -6,7 +6,7 @@ import Testing
 /// Pickup rules (README "Pickup rules") seen from outside: files in, drop/ and badmail/ out.
 @Suite struct PickupScenarioTests {
     @Test func pickupFileForALocalRecipientLandsInDropWithEnvelopeAndTraceFields() async throws {
-        let scenario = try await Scenario(port: try freePort(), records: [])
+        let scenario = try await Scenario(port: Scenario.mxPort, records: [])
         try await scenario.mailroot.start()
         let name = try scenario.mailroot.dropIntoPickup(mail(from: "me@example.test", to: ["you@localhost"],
                                                               subject: "hello", body: "Hi there.\nSecond line.\n"))
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func fileWrittenStraightIntoPickupIsTakenOnlyOnceItsWriterClosesIt() async throws {
-        let scenario = try await Scenario(port: try freePort(), records: [])
+        let scenario = try await Scenario(port: Scenario.mxPort, records: [])
         try await scenario.mailroot.start()
         // As .NET's SmtpClient does: create in pickup/ itself and write in pieces.
         let path = "\(scenario.mailroot.pickup)/direct.eml"
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func symlinkInPickupGoesToBadmailAndItsTargetIsNeverRead() async throws {
-        let scenario = try await Scenario(port: try freePort(), records: [])
+        let scenario = try await Scenario(port: Scenario.mxPort, records: [])
         try await scenario.mailroot.start()
         // The target is a valid message: had mailroot followed the link, it would be in drop/.
         let target = scenario.mailroot.directory.file("secret.eml")
@@ -81,7 +81,7 @@ import Testing
     }
 
     @Test func malformedFileGoesToBadmailWithReasonAndOriginalBytesUnchanged() async throws {
-        let scenario = try await Scenario(port: try freePort(), records: [])
+        let scenario = try await Scenario(port: Scenario.mxPort, records: [])
         try await scenario.mailroot.start()
         // LF endings, 8-bit text and no recipient at all: the .bad must keep every byte as written.
         let original = Array("From: me@example.test\nSubject: caf\u{e9} sans destinataire\n\nno To, Cc, Bcc or x-receiver\n".utf8)
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func messageWithTooManyReceivedFieldsIsALoopAndGoesToBadmail() async throws {
-        let scenario = try await Scenario(port: try freePort(), records: [])
+        let scenario = try await Scenario(port: Scenario.mxPort, records: [])
         try await scenario.mailroot.start()
         let hops = (1...31).map { "Received: from hop\($0).example.test by hop\($0 + 1).example.test; Sat, 28 Nov 2026 10:00:00 +0000" }
         let original = hops.joined(separator: "\n") + "\n" + mail(from: "me@example.test", to: ["you@localhost"], subject: "loop")

@@ -7,7 +7,7 @@ import Testing
 /// waiting for a host that is down survives a clean stop and is delivered after the next start.
 @Suite struct RetryScenarioTests {
     @Test func temporaryFailureIsRetriedAndThenDelivered() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         var options = SMTPTestServer.Options()
         options.deferFirst = 1
         let mx = try await FakeMX(name: "mx.dest.test", port: port, options: options)
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func onlyTheDeferredDomainIsRetriedTheDeliveredOneGetsTheMessageOnce() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         let quick = try await FakeMX(name: "mx.quick.test", port: port)
         var options = SMTPTestServer.Options()
         options.deferFirst = 1
@@ -46,7 +46,7 @@ import Testing
 
     @Test func manyMessagesToOneDomainAreEachDeliveredExactlyOnce() async throws {
         // Several at once make workers keep their connection (RSET between messages).
-        let port = try freePort()
+        let port = Scenario.mxPort
         let mx = try await FakeMX(name: "mx.busy.test", port: port)
         let scenario = try await Scenario(port: port, records: mx.records(for: "busy.test"))
         try await scenario.mailroot.start()
@@ -67,7 +67,7 @@ import Testing
     @Test func preferredMXDownAndBackupMXNameMissingDefersUntilTheHostComesBack() async throws {
         // One exchanger is only down (temporary), the other does not exist (NXDOMAIN): RFC 5321
         // §5.1 lets the sender give up only when no host could ever take the message, so defer.
-        let port = try freePort()
+        let port = Scenario.mxPort
         let address = Loopback.next()
         let scenario = try await Scenario(port: port, records: [
             .mx("mixed.test", host: "mx1.mixed.test", preference: 10), .host("mx1.mixed.test", addresses: [address]),
@@ -88,7 +88,7 @@ import Testing
     }
 
     @Test func sigtermStopsCleanlyAndAQueuedMessageIsDeliveredAfterRestart() async throws {
-        let port = try freePort()
+        let port = Scenario.mxPort
         let address = Loopback.next()
         let scenario = try await Scenario(port: port, records: [
             .mx("later.test", host: "mx.later.test", preference: 10), .host("mx.later.test", addresses: [address]),

@@ -5,8 +5,8 @@
 //   (dnsmasq for DNS, aiosmtpd servers as the remote MX hosts), one rule of the relay per test.
 //
 // DESCRIPTION
-//   A `Scenario` is one test's world: a free port P that every fake MX listens on (mailroot's
-//   `[delivery] port = P`), a dnsmasq serving the test zone, and a mailroot instance configured
+//   A `Scenario` is one test's world: port 25 on test-owned loopback addresses for every fake MX
+//   (mailroot's `[delivery] port = 25`), a dnsmasq serving the test zone, and a mailroot instance configured
 //   with `hostname = "mailroot.test"`, a one-second retry and scan interval. Fake MX hosts bind
 //   their own loopback address (127.0.40.10 upwards, from a process-wide counter) so tests running
 //   in parallel, and the resolver tests' 127.0.0.x records, never collide.
@@ -37,6 +37,9 @@ final class Scenario: @unchecked Sendable {
     static let hostname = "mailroot.test"
 
     let port: Int
+    /// The fake MX hosts listen on port 25 of their own loopback addresses, as real ones would
+    /// (the suite runs as root); each test has its own addresses, so tests never collide.
+    static let mxPort = 25
     let dns: Dnsmasq
     let mailroot: MailrootInstance
 
