@@ -45,7 +45,7 @@ let package = Package(
         ]),
         // Row 4: the daemon assembled from a config file.
         .target(name: "MailrootDaemon", dependencies: [
-            "Pickup", "Delivery", "MailQueue", "DNSResolver", "SMTPClient", "MailMessage", "SafeIO",
+            "Pickup", "Delivery", "MailQueue", "DNSResolver", "SMTPClient", "SMTPServer", "MailMessage", "SafeIO",
             logging, lifecycle, nio, nioPosix, .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Row 5: commands; top: the executable.

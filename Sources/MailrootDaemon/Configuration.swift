@@ -20,7 +20,7 @@
 //
 // SEE ALSO
 //   ConfigurationDecoding.swift (table by table), ConfigurationReader.swift (keys and types),
-//   ConfigurationUnits.swift, ConfigurationAddresses.swift, ConfigurationSystem.swift,
+//   ConfigurationSMTP.swift, ConfigurationUnits.swift, ConfigurationAddresses.swift, ConfigurationSystem.swift,
 //   docs/configuration.md, contrib/mailroot.toml.
 import Logging
 
@@ -40,6 +40,8 @@ public struct MailrootConfiguration: Sendable, Equatable {
     public var pickup = Pickup()
     public var dns: DNS
     public var delivery = Delivery()
+    /// `[smtp]`: the listener (ConfigurationSMTP.swift).
+    public var smtp = SMTP()
     public var log = Log()
 
     public init(rootPath: String, hostname: String, dns: DNS) {

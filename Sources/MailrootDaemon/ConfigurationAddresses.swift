@@ -19,35 +19,48 @@ extension MailrootConfiguration.DNS.Server {
     /// suffixes (`fe80::1%eth0`) are refused because the daemon's `SocketAddress` cannot carry one.
     init(parsing text: String) throws(ConfigurationProblem) {
         let hint = "is not a name server address (use an IP address with an optional port, e.g. \"127.0.0.1:5353\" or \"[::1]:53\")"
+        let (host, port) = try ConfigurationHostPort.parse(text, defaultPort: 53, hint: hint)
+        self.init(host: host, port: port)
+    }
+}
+
+/// `address:port` as written in mailroot.toml: `IPv4:port` or `[IPv6]:port`, and with a default
+/// port also a bare `IPv4`, `IPv6` or `[IPv6]`. Addresses only, never host names, so the value
+/// means the same thing whatever DNS says at start-up.
+enum ConfigurationHostPort {
+    /// `hint` follows the quoted text in the complaint ("is not a ... (use ...)").
+    static func parse(_ text: String, defaultPort: Int?, hint: String) throws(ConfigurationProblem) -> (host: String, port: Int) {
+        let malformed = ConfigurationProblem("\(ConfigurationError.quoted(text)) \(hint)")
         var host = Substring(text)
         var portText: Substring?
         if host.first == "[" {
-            guard let close = host.firstIndex(of: "]") else { throw ConfigurationProblem("\(ConfigurationError.quoted(text)) \(hint)") }
+            guard let close = host.firstIndex(of: "]") else { throw malformed }
             let after = host[host.index(after: close)...]
             host = host[host.index(after: host.startIndex)..<close]
             if !after.isEmpty {
-                guard after.first == ":" else { throw ConfigurationProblem("\(ConfigurationError.quoted(text)) \(hint)") }
+                guard after.first == ":" else { throw malformed }
                 portText = after.dropFirst()
             }
-            guard Self.isIPv6(host) else { throw ConfigurationProblem("\(ConfigurationError.quoted(text)) \(hint)") }
+            guard isIPv6(host) else { throw malformed }
         } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
             portText = host[host.index(after: colon)...]
             host = host[..<colon]
-            guard Self.isIPv4(host) else { throw ConfigurationProblem("\(ConfigurationError.quoted(text)) \(hint)") }
+            guard isIPv4(host) else { throw malformed }
         } else {
-            guard Self.isIPv4(host) || Self.isIPv6(host) else {
-                throw ConfigurationProblem("\(ConfigurationError.quoted(text)) \(hint)")
-            }
+            // A bare IPv6 address cannot carry a port: "::1:25" is itself an address.
+            guard isIPv4(host) || isIPv6(host) else { throw malformed }
         }
-        var port = 53
-        if let portText {
-            guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let value = Int(portText), (1...65535).contains(value) else {
-                throw ConfigurationProblem("\(ConfigurationError.quoted(text)): port must be a number from 1 to 65535")
+        guard let portText else {
+            guard let defaultPort else {
+                throw ConfigurationProblem("\(ConfigurationError.quoted(text)) has no port; \(hint.drop { $0 != "(" }.dropFirst().dropLast())")
             }
-            port = value
+            return (String(host), defaultPort)
         }
-        self.init(host: String(host), port: port)
+        guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let port = Int(portText), (1...65535).contains(port) else {
+            throw ConfigurationProblem("\(ConfigurationError.quoted(text)): port must be a number from 1 to 65535")
+        }
+        return (String(host), port)
     }
 
     static func isIPv4(_ text: Substring) -> Bool {

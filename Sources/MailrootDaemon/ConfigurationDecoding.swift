@@ -27,6 +27,7 @@ extension MailrootConfiguration {
         if let table = try top["pickup"]?.table() { try configuration.pickup.read(table) }
         configuration.dns = try DNS.read(top["dns"]?.table(), environment: environment)
         if let table = try top["delivery"]?.table() { try configuration.delivery.read(table) }
+        if let table = try top["smtp"]?.table() { try configuration.smtp.read(table, workingDirectory: environment.workingDirectory) }
         if let table = try top["log"]?.table() { try configuration.log.read(table) }
         return configuration
     }

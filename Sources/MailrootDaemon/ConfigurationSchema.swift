@@ -4,20 +4,25 @@
 /// Kept in one place so docs/configuration.md and this list can be compared at a glance.
 enum ConfigurationSchema {
     static let topLevel = ["root", "hostname", "local_domains", "max_message_size", "max_received_headers",
-                           "pickup", "dns", "delivery", "log"]
+                           "pickup", "dns", "delivery", "smtp", "log"]
     static let tables: [String: [String]] = [
         "pickup": ["dot_stuffed", "scan_interval"],
         "dns": ["servers", "timeout"],
         "delivery": ["port", "retry", "expire", "max_connections", "max_connections_per_domain",
                      "max_recipients_per_transaction", "opportunistic_tls", "connect_timeout",
                      "greeting_timeout", "command_timeout", "data_timeout"],
+        "smtp": ["listen", "relay_networks", "tls_certificate", "tls_key", "max_recipients", "max_connections",
+                 "max_connections_per_ip", "idle_timeout"],
         "log": ["level", "format"],
     ]
 
-    /// Tables announced in the documentation but not read yet; naming them gets a plainer message
-    /// than "unknown key" so nobody thinks their listener settings were taken.
-    static let coming: [String: String] = [
-        "smtp": "the [smtp] listener is not available in this version; remove the table",
+    /// Keys people write out of habit from other MTAs, with where the setting really lives.
+    static let habits: [String: [String: String]] = [
+        "smtp": [
+            "port": "ports are part of each listen address, e.g. listen = [\"0.0.0.0:25\"]",
+            "bind": "the listener's addresses go in listen, e.g. listen = [\"0.0.0.0:25\"]",
+            "mynetworks": "the networks allowed to relay go in relay_networks",
+        ],
     ]
 
     static func keys(inTable path: String) -> [String] {
@@ -27,8 +32,8 @@ enum ConfigurationSchema {
     /// A hint for an unknown `key` in table `path`: the same key in another table, else a near
     /// spelling in this one (edit distance ≤ 2, ignoring case and `-` for `_`).
     static func suggestion(for key: String, inTable path: String) -> String? {
-        if path.isEmpty, let note = coming[key] { return note }
         let folded = fold(key)
+        if let habit = habits[path]?[folded] { return habit }
         // A key written in the wrong place is likelier than a two-letter typo of another key
         // ("port" at the top level means [delivery] port, not "root").
         let home = tables.keys.sorted().first { $0 != path && tables[$0]!.contains(folded) }

@@ -120,7 +120,7 @@ enum ConfigurationSystem {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 2, fields[0] == "nameserver" else { continue }
             let host = fields[1]
-            guard MailrootConfiguration.DNS.Server.isIPv4(host) || MailrootConfiguration.DNS.Server.isIPv6(host) else { continue }
+            guard ConfigurationHostPort.isIPv4(host) || ConfigurationHostPort.isIPv6(host) else { continue }
             servers.append(.init(host: String(host), port: 53))
         }
         return servers

@@ -26,10 +26,10 @@ import Testing
         #expect(nested.message.contains("top-level key"))
     }
 
-    @Test func theComingSMTPTableIsRefusedWithAnExplanation() throws {
+    @Test func aPortInTheSMTPTableIsPointedAtListen() throws {
         let error = try #require(configurationError("[smtp]\nport = 25\n"))
-        #expect(error.key == "smtp")
-        #expect(error.message.contains("not available in this version"))
+        #expect(error.key == "smtp.port")
+        #expect(error.message == "unknown key \"port\" (ports are part of each listen address, e.g. listen = [\"0.0.0.0:25\"])")
     }
 
     @Test func aBadDurationNamesTheArrayElementAndTheAcceptedUnits() throws {
