@@ -2,16 +2,22 @@
 //
 // SUMMARY
 //   Assembles the running daemon from a configuration: folders, queue recovery, resolver,
-//   delivery and pickup, as one ServiceGroup.
+//   delivery, pickup and the SMTP listener, as one ServiceGroup.
 //
 // DESCRIPTION
 //   `buildDaemon(configuration:logger:)` is what `mailroot serve` runs and what the integration
 //   tests call with a temporary root. Services are listed in dependency order: delivery first,
-//   pickup last, so on SIGTERM pickup stops taking files before delivery stops.
+//   then pickup, the SMTP listener last. ServiceGroup stops them in reverse order, so on SIGTERM
+//   the listener closes its sockets (open sessions get 421 4.3.2) and pickup stops taking files
+//   before delivery stops. Both doors feed the same queue and hand each new entry to delivery.
 //
 // SAFETY
-//   The queue is recovered (and every recovered message handed to delivery) before pickup starts,
-//   so no new message can overtake a recovery that is still running.
+//   The queue is recovered (and every recovered message handed to delivery) before pickup and
+//   the listener start, so no new message can overtake a recovery that is still running. The
+//   listener's TLS files are read here, so a bad certificate stops start-up instead of silently
+//   leaving STARTTLS off; a listen address that cannot be bound stops the daemon too. Delivery
+//   knows the listener's addresses, so an MX pointing back at us is a loop (5.4.6), not a relay
+//   to ourselves.
 import DNSResolver
 import Delivery
 import Logging
@@ -23,6 +29,7 @@ import Pickup
 import SafeIO
 import ServiceLifecycle
 import SMTPClient
+import SMTPServer
 
 /// The folders under the root; their names are part of the contract with applications.
 public struct MailrootFolders: Sendable {
@@ -73,7 +80,10 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
     let resolver = MXResolver(configuration: DNSConfiguration(
         servers: dnsServers, timeout: .nanoseconds(Int64(configuration.dns.timeout.inSeconds * 1e9))))
 
-    let delivery = DeliveryScheduler(configuration: deliveryConfiguration(configuration, folders: folders),
+    let listener = smtpServerConfiguration(configuration)
+    var outbound = deliveryConfiguration(configuration, folders: folders)
+    outbound.selfAddresses = selfAddresses(of: listener?.listen ?? [])
+    let delivery = DeliveryScheduler(configuration: outbound,
                                      queue: queue, badmail: badmail, resolver: resolver, logger: logger)
     PickupWatcher.reconcileClaimedFiles(in: folders.pickup, queued: Set(recovered.map(\.id)))
     for entry in recovered { await delivery.submit(entry) }
@@ -86,9 +96,24 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
     let pickup = PickupWatcher(configuration: pickupConfiguration, queue: queue, badmail: badmail, logger: logger,
                                onQueued: { entry in await delivery.submit(entry) })
 
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: delivery), .init(service: pickup)]
+    if let listener {
+        let receiver = QueueMessageReceiver(queue: queue, maxReceivedHeaders: configuration.maxReceivedHeaders, logger: logger,
+                                            onQueued: { entry in await delivery.submit(entry) })
+        let server: SMTPServer
+        do {
+            server = try SMTPServer(configuration: listener, receiver: receiver, logger: logger)
+        } catch {
+            throw DaemonError(description: "smtp.tls_certificate, smtp.tls_key: \(error)")
+        }
+        services.append(.init(service: SMTPListenerService(server: server, logger: logger)))
+    } else {
+        logger.info("smtp: listener off (listen = [])")
+    }
+
     logger.info("mailroot: serving \(folders.root) as \(configuration.hostname); local domains: \(configuration.localDomains.joined(separator: ", "))")
     return ServiceGroup(configuration: .init(
-        services: [.init(service: delivery), .init(service: pickup)],
+        services: services,
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
 }
