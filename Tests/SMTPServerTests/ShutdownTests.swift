@@ -18,5 +18,7 @@ import Testing
     await group.triggerGracefulShutdown()
     try await running.value
     let replies = try await client.value
-    #expect(codes(replies) == [220, 250, 421, 0], "\(replies)")
+    // The shutdown may land before or after the EHLO reply; either way the session ends with 421.
+    let seen = codes(replies)
+    #expect(seen == [220, 250, 421, 0] || seen == [220, 421, 0], "\(replies)")
 }
