@@ -28,7 +28,7 @@ struct QueueMessageReceiver: MessageReceiver {
             entry = try await queue.enqueue(new)
         } catch {
             logger.warning("\(message.queueID): smtp refused from \(message.sourceDescription): \(error)")
-            throw ReceiptRefusal(code: error.replyCode, status: error.status, Self.refusalText(error))
+            throw Self.refusal(for: error)
         }
         // The queue logs "ID: client=smtp:[address], from=..., nrcpt=..., size=..." itself.
         await onQueued(entry)
@@ -62,12 +62,14 @@ struct QueueMessageReceiver: MessageReceiver {
         return content[..<end].contains { $0 >= 0x80 } ? true : nil
     }
 
-    /// The client sees the class of trouble, never a path or errno text from our disk.
-    private static func refusalText(_ error: QueueError) -> String {
-        switch error {
-        case .diskFull: return "Insufficient system storage, try again later"
-        case .invalidRequest: return "Message refused by the queue"
-        default: return "Local error in processing, try again later"
+    /// The reply the queue's error names (RFC 3463 §3.4: a full disk is 452 4.3.1). The client
+    /// sees the class of trouble, never a path or errno text from our disk.
+    static func refusal(for error: QueueError) -> ReceiptRefusal {
+        let text = switch error {
+        case .diskFull: "Insufficient system storage, try again later"
+        case .invalidRequest: "Message refused by the queue"
+        default: "Local error in processing, try again later"
         }
+        return ReceiptRefusal(code: error.replyCode, status: error.status, text)
     }
 }
