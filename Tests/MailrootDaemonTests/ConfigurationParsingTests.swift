@@ -130,6 +130,7 @@ import Testing
         let configuration = try MailrootConfiguration.load(path: path)
         #expect(configuration.hostname == "relay.example.com")
         #expect(configuration.delivery.retry.count == 4)
+        #expect(configuration.smtp == MailrootConfiguration.SMTP(), "the example shows the listener defaults")
     }
 
     @Test func loadReadsAFileFromDisk() throws {
