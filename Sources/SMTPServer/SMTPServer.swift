@@ -143,9 +143,16 @@ public final class SMTPServer: Service, Sendable {
         let idle = TimeAmount(configuration.idleTimeout)
         for address in configuration.listen {
             do {
-                let listener = try await ServerBootstrap(group: group)
+                var bootstrap = ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 256)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // Linux binds "[::]" dual-stack, which collides with a "0.0.0.0" listener on the
+                // same port; as nginx and Postfix do, an IPv6 listener takes IPv6 only.
+                if address.host.contains(":") {
+                    bootstrap = bootstrap.serverChannelOption(
+                        ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+                }
+                let listener = try await bootstrap
                     .bind(host: address.host, port: address.port) { child in
                         child.eventLoop.makeCompletedFuture {
                             try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
