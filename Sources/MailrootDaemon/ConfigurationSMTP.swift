@@ -62,6 +62,16 @@ extension MailrootConfiguration.SMTP {
             let address = SMTPServerConfiguration.ListenAddress(host: host, port: port)
             // The second bind would fail with "address in use" and read like another program's fault.
             guard !addresses.contains(address) else { throw element.failure("\(address) is listed twice") }
+            // Linux refuses a wildcard and a specific address of one family on one port (with
+            // SO_REUSEADDR too); "[::]" is bound IPv6-only, so it does not clash with "0.0.0.0".
+            let wildcards = ["0.0.0.0", "::"]
+            if let other = addresses.first(where: { $0.port == port && $0.host.contains(":") == host.contains(":")
+                && (wildcards.contains($0.host) || wildcards.contains(host)) }) {
+                let message = wildcards.contains(other.host)
+                    ? "\(address) is already covered by \(other) (one socket cannot be bound twice); list one or the other"
+                    : "\(address) already covers \(other) (one socket cannot be bound twice); list one or the other"
+                throw element.failure(message)
+            }
             addresses.append(address)
         }
         return addresses

@@ -26,8 +26,8 @@ func smtpServerConfiguration(_ configuration: MailrootConfiguration) -> SMTPServ
 /// address and port count: another loopback address, or our address on another port, is a
 /// different server (the tests run their fake MX hosts on 127.0.x.y:25).
 ///
-/// A wildcard listener (`0.0.0.0`, `::`) is reachable at every address of every interface, so
-/// each of those is "self" on that port; `::` also takes IPv4 on Linux (dual stack).
+/// A wildcard listener is reachable at every address of every interface of its family, so each
+/// of those is "self" on that port (`[::]` is bound IPv6-only, beside any `0.0.0.0`).
 func selfAddresses(of listen: [SMTPServerConfiguration.ListenAddress],
                    interfaces: () -> [SocketAddress] = interfaceAddresses) -> Set<SocketAddress> {
     var result = Set<SocketAddress>()
@@ -40,7 +40,7 @@ func selfAddresses(of listen: [SMTPServerConfiguration.ListenAddress],
             continue
         }
         for interface in interfaces() {
-            if interface.protocol == .inet6, !wildcardV6 { continue }
+            guard interface.protocol == (wildcardV6 ? .inet6 : .inet) else { continue }
             guard let ip = interface.ipAddress, let withPort = try? SocketAddress(ipAddress: ip, port: address.port) else { continue }
             result.insert(withPort)
         }

@@ -58,6 +58,10 @@ import Testing
         ("listen = [\"[::1]:70000\"]", "smtp.listen[0]", "\"[::1]:70000\": port must be a number from 1 to 65535"),
         ("listen = [\"127.0.0.1:25\", \"127.0.0.1:25\"]", "smtp.listen[1]", "127.0.0.1:25 is listed twice"),
         ("listen = \"127.0.0.1:25\"", "smtp.listen", "expected an array, found string \"127.0.0.1:25\""),
+        ("listen = [\"0.0.0.0:25\", \"127.0.0.1:25\"]", "smtp.listen[1]",
+         "127.0.0.1:25 is already covered by 0.0.0.0:25 (one socket cannot be bound twice); list one or the other"),
+        ("listen = [\"[::1]:25\", \"[::]:25\"]", "smtp.listen[1]",
+         "[::]:25 already covers [::1]:25 (one socket cannot be bound twice); list one or the other"),
         ("relay_networks = [\"10.0.0.0/33\"]", "smtp.relay_networks[0]",
          "\"10.0.0.0/33\" is not a network (use CIDR notation, e.g. \"192.0.2.0/24\" or \"2001:db8::/32\")"),
         ("relay_networks = [\"example.com/24\"]", "smtp.relay_networks[0]",
@@ -132,7 +136,7 @@ import Testing
         let interfaces = [try SocketAddress(ipAddress: "192.0.2.10", port: 0), try SocketAddress(ipAddress: "2001:db8::10", port: 0)]
         let v4 = selfAddresses(of: [.init(host: "0.0.0.0", port: 25)], interfaces: { interfaces })
         #expect(v4 == [try SocketAddress(ipAddress: "192.0.2.10", port: 25)])
-        let dual = selfAddresses(of: [.init(host: "::", port: 25)], interfaces: { interfaces })
-        #expect(dual == [try SocketAddress(ipAddress: "192.0.2.10", port: 25), try SocketAddress(ipAddress: "2001:db8::10", port: 25)])
+        let v6 = selfAddresses(of: [.init(host: "::", port: 25)], interfaces: { interfaces })
+        #expect(v6 == [try SocketAddress(ipAddress: "2001:db8::10", port: 25)])
     }
 }

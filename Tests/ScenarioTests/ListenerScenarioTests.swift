@@ -50,6 +50,9 @@ import Testing
     @Test func smtplibRelaysToARemoteDomainThroughItsMX() async throws {
         let port = try freePort()
         let mx = try await ListenerMX(name: "mx.remote.test")
+        // Stopped explicitly: a ChildProcess is kept alive by its reaper thread, so its deinit
+        // would not run and the peer would outlive the test holding port 25.
+        defer { mx.server.stop() }
         let scenario = try await Self.world(listen: port, records: mx.records(for: "remote.test"))
         let result = try await smtplib(port: port, from: "sender@example.com", to: ["friend@remote.test"],
                                        in: scenario)
@@ -73,6 +76,9 @@ import Testing
     @Test func aClientOutsideRelayNetworksMayNotRelayButLocalMailIsAccepted() async throws {
         let port = try freePort()
         let mx = try await ListenerMX(name: "mx.remote.test")
+        // Stopped explicitly: a ChildProcess is kept alive by its reaper thread, so its deinit
+        // would not run and the peer would outlive the test holding port 25.
+        defer { mx.server.stop() }
         let scenario = try await Self.world(listen: port, records: mx.records(for: "remote.test"),
                                             smtp: "relay_networks = [\"127.0.0.1/32\"]")
         let result = try await smtplib(
