@@ -14,8 +14,9 @@ public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     public let logPath: String
     public let name: String
-    private let condition = NSCondition()
-    private var exitStatus: Int32?
+    /// Shared with the reaper thread. The thread must not hold `self`, or the process object
+    /// would never be released and `deinit` would never kill the peer.
+    private let exit = ExitState()
 
     public init(_ executable: String, _ arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
         let path = ChildProcess.resolve(executable)
@@ -57,29 +58,18 @@ public final class ChildProcess: @unchecked Sendable {
         let result = posix_spawn(&child, path, &actions, &attributes, argv, envp)
         guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
         pid = child
-        Thread.detachNewThread { [self] in reap() }
+        Thread.detachNewThread { [exit, child] in
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+            exit.record(status)
+        }
     }
 
     deinit { stop(signal: SIGKILL) }
 
-    private func reap() {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        condition.lock()
-        exitStatus = status
-        condition.broadcast()
-        condition.unlock()
-    }
+    private var rawExitStatus: Int32 { exit.status ?? 0 }
 
-    private var rawExitStatus: Int32 {
-        condition.lock(); defer { condition.unlock() }
-        return exitStatus ?? 0
-    }
-
-    public var isRunning: Bool {
-        condition.lock(); defer { condition.unlock() }
-        return exitStatus == nil
-    }
+    public var isRunning: Bool { exit.status == nil }
 
     /// Sends `signal` (SIGTERM by default) and waits up to `grace` for the process to end, then kills it.
     public func stop(signal: Int32 = SIGTERM, grace: TimeInterval = 15) {
@@ -94,12 +84,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Blocks the calling thread until the process ends or `timeout` passes; true when it ended.
     @discardableResult
     public func waitForExit(timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        condition.lock(); defer { condition.unlock() }
-        while exitStatus == nil {
-            if !condition.wait(until: deadline) { return exitStatus != nil }
-        }
-        return true
+        exit.wait(until: Date().addingTimeInterval(timeout))
     }
 
     /// Waits (without blocking Swift's shared threads) for the process to end by itself and
@@ -136,6 +121,33 @@ public final class ChildProcess: @unchecked Sendable {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return executable
+    }
+}
+
+/// The exit status of one child, filled in by its reaper thread.
+private final class ExitState: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value: Int32?
+
+    var status: Int32? {
+        condition.lock(); defer { condition.unlock() }
+        return value
+    }
+
+    func record(_ status: Int32) {
+        condition.lock()
+        value = status
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// True once the child has exited, false if `deadline` passed first.
+    func wait(until deadline: Date) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while value == nil {
+            if !condition.wait(until: deadline) { return value != nil }
+        }
+        return true
     }
 }
 

@@ -19,7 +19,9 @@ public final class MailrootInstance: @unchecked Sendable {
     public init(config: String, label: String = "mailroot") throws {
         directory = try TemporaryDirectory(label)
         configPath = directory.file("mailroot.toml")
-        try "root = \"\(directory.file("root"))\"\n\(config)\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        // No SMTP listener unless the test asks for one: the default 127.0.0.1:2525 would be shared by every test.
+        let listener = config.contains("[smtp]") ? "" : "\n[smtp]\nlisten = []\n"
+        try "root = \"\(directory.file("root"))\"\n\(config)\n\(listener)".write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     deinit { process?.stop() }

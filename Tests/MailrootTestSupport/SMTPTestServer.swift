@@ -7,6 +7,8 @@ public final class SMTPTestServer: @unchecked Sendable {
     public struct Options: Sendable {
         /// Offer STARTTLS with this certificate and key (PEM files).
         public var tlsCertificate: String?
+        /// Offer STARTTLS but complete no handshake a modern client accepts (TLS 1.0 only).
+        public var brokenTLS = false
         public var tlsKey: String?
         /// RCPT to these addresses gets `550 5.1.1`.
         public var rejectRecipients: [String] = []
@@ -30,6 +32,7 @@ public final class SMTPTestServer: @unchecked Sendable {
         var arguments: [String] {
             var result: [String] = []
             if let tlsCertificate, let tlsKey { result += ["--tls-cert", tlsCertificate, "--tls-key", tlsKey] }
+            if brokenTLS { result.append("--tls-broken") }
             for address in rejectRecipients { result += ["--reject-rcpt", address] }
             for address in deferRecipients { result += ["--defer-rcpt", address] }
             if deferFirst > 0 { result += ["--defer-first", String(deferFirst)] }

@@ -73,12 +73,7 @@ import Testing
 
     @Test func serverOfferingStartTLSWithASelfSignedCertificateGetsTheMessageOverTLS() async throws {
         let certificates = try TemporaryDirectory("tls")
-        let key = certificates.file("key.pem"), certificate = certificates.file("cert.pem")
-        let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                                                   "-out", certificate, "-days", "2", "-subj", "/CN=mx.tls.test"],
-                                       logPath: certificates.file("openssl.log"))
-        let status = await openssl.waitForExit()
-        try #require(status == 0, "openssl failed: \(openssl.output)")
+        let (certificate, key) = try await makeSelfSignedCertificate(commonName: "mx.tls.test", in: certificates)
 
         let port = Scenario.mxPort
         var options = SMTPTestServer.Options()
@@ -94,6 +89,27 @@ import Testing
         #expect(received[0].recipients == ["b@tls.test"])
         try await scenario.waitUntilRemoved(id)
         #expect(!scenario.mailroot.log.contains("retrying without TLS"))
+    }
+
+    @Test func failedTLSHandshakeIsFollowedByDeliveryWithoutTLS() async throws {
+        let certificates = try TemporaryDirectory("tls")
+        let (certificate, key) = try await makeSelfSignedCertificate(commonName: "mx.oldtls.test", in: certificates)
+        let port = Scenario.mxPort
+        var options = SMTPTestServer.Options()
+        options.tlsCertificate = certificate
+        options.tlsKey = key
+        options.brokenTLS = true
+        let mx = try await FakeMX(name: "mx.oldtls.test", port: port, options: options)
+        let scenario = try await Scenario(port: port, records: mx.records(for: "oldtls.test"))
+        try await scenario.mailroot.start()
+        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["b@oldtls.test"], subject: "plain after all"))
+        let id = try await scenario.queueID(ofPickupFile: name)
+        let received = try await mx.server.waitForMessages(count: 1)
+        #expect(!received[0].tls)
+        #expect(received[0].recipients == ["b@oldtls.test"])
+        try await scenario.waitUntilRemoved(id)
+        #expect(scenario.mailroot.log.contains("TLS handshake failed"))
+        #expect(scenario.mailroot.log.contains("retrying without TLS"))
     }
 
     @Test func hundredAndFiftyRecipientsOfOneDomainGoInTwoTransactions() async throws {

@@ -150,3 +150,14 @@ func hasOnlyCRLF(_ bytes: [UInt8]) -> Bool {
     }
     return true
 }
+
+/// A self-signed certificate and key made by openssl for `commonName`, as PEM files in `directory`.
+func makeSelfSignedCertificate(commonName: String, in directory: TemporaryDirectory) async throws -> (certificate: String, key: String) {
+    let key = directory.file("key.pem"), certificate = directory.file("cert.pem")
+    let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                                               "-out", certificate, "-days", "2", "-subj", "/CN=\(commonName)"],
+                                   logPath: directory.file("openssl.log"))
+    let status = await openssl.waitForExit()
+    try #require(status == 0, "openssl failed: \(openssl.output)")
+    return (certificate, key)
+}

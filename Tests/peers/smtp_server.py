@@ -103,6 +103,8 @@ async def main():
     parser.add_argument("--record-dir", required=True)
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--tls-broken", action="store_true",
+                        help="offer STARTTLS but only with TLS 1.0, which mailroot refuses: the handshake fails")
     parser.add_argument("--reject-rcpt", action="append", default=[])
     parser.add_argument("--defer-rcpt", action="append", default=[])
     parser.add_argument("--defer-first", type=int, default=0)
@@ -123,6 +125,9 @@ async def main():
         if args.tls_cert:
             tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+            if args.tls_broken:
+                tls_context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+                tls_context.maximum_version = ssl.TLSVersion.TLSv1
         handler = Recorder(args)
 
         DSNSMTP.dsn = args.dsn
