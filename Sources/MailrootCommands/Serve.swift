@@ -7,10 +7,11 @@ import MailrootDaemon
 /// `mailroot serve`: runs the relay until SIGTERM or Ctrl-C.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the relay: watch pickup/, deliver the queue.",
+        abstract: "Run the relay: watch pickup/, listen for SMTP, deliver the queue.",
         discussion: """
         Without --config, mailroot uses ./mailroot as its root (created if missing), treats \
-        'localhost' as its only local domain and reads DNS servers from /etc/resolv.conf. \
+        'localhost' as its only local domain, reads DNS servers from /etc/resolv.conf and \
+        accepts SMTP on 127.0.0.1:2525 (relaying for loopback clients only). \
         Drop a message addressed to you@localhost into mailroot/pickup/ and it appears in \
         mailroot/drop/. SIGTERM or Ctrl-C stops it cleanly; queued mail stays queued.
         """)
