@@ -28,6 +28,12 @@ enum FailurePolicy {
         return .transient(status: status, reply: text)
     }
 
+    /// A greeting other than 220 counts like any reply (RFC 5321 §3.1: 554 means "no service here").
+    /// The courier still tries the other exchangers, and defers if any of them failed only for now.
+    static func result(forGreeting reply: SMTPReply, host: String) -> RecipientResult {
+        result(for: reply).prefixed("host \(host) refused to talk to me")
+    }
+
     /// A connection-level failure never bounces by itself: the host may come back.
     static func result(for error: SMTPClientError, host: String) -> RecipientResult {
         .transient(status: .noAnswerFromHost, reply: "connect to \(host): \(error)")

@@ -39,7 +39,7 @@ final class SMTPDomainSession: CourierSession {
             // Reuse: the previous transaction ended cleanly; a dead connection costs one RSET.
             do {
                 try await connection.reset()
-                if let report = await transact(work, on: connection, freshConnection: false) { return report }
+                if let report = await transact(work, on: connection) { return report }
             } catch {}
             await connection.quit()
             self.connection = nil
@@ -95,7 +95,7 @@ final class SMTPDomainSession: CourierSession {
                     continue
                 }
                 relay = hostLabel
-                if let report = await transact(work, on: connection, freshConnection: true) {
+                if let report = await transact(work, on: connection) {
                     self.connection = connection
                     return report
                 }
@@ -126,7 +126,7 @@ final class SMTPDomainSession: CourierSession {
                                                         eventLoopGroup: courier.eventLoopGroup, logger: courier.logger)
             } catch {
                 if case .greetingRejected(let reply) = error {
-                    failure = FailurePolicy.result(for: reply).withContext("host \(hostLabel) refused to talk to me")
+                    failure = FailurePolicy.result(forGreeting: reply, host: hostLabel)
                     return nil
                 }
                 if case .tlsHandshakeFailed = error, tryTLS {
@@ -142,7 +142,7 @@ final class SMTPDomainSession: CourierSession {
 
     /// Runs the transactions for `work` (in chunks of at most maxRecipientsPerTransaction).
     /// Returns nil when a fresh connection broke before any reply, so the caller tries the next host.
-    private func transact(_ work: DeliveryWork, on connection: SMTPConnection, freshConnection: Bool) async -> CourierReport? {
+    private func transact(_ work: DeliveryWork, on connection: SMTPConnection) async -> CourierReport? {
         var results: [Int: RecipientResult] = [:]
         let chunkSize = max(1, courier.configuration.maxRecipientsPerTransaction)
         let indices = work.recipientIndices
@@ -212,12 +212,11 @@ extension RecipientResult {
         }
     }
 
-    func withContext(_ context: String) -> RecipientResult {
+    func prefixed(_ context: String) -> RecipientResult {
         switch self {
         case .delivered: return self
         case .transient(let status, let reply): return .transient(status: status, reply: "\(context): \(reply)")
-        case .permanent(let status, let reply): return .transient(status: status.statusClass == .permanentFailure
-            ? EnhancedStatusCode(.persistentTransientFailure, status.subject, status.detail) : status, reply: "\(context): \(reply)")
+        case .permanent(let status, let reply): return .permanent(status: status, reply: "\(context): \(reply)")
         }
     }
 }

@@ -79,6 +79,34 @@ struct FailurePolicyTests {
     }
 }
 
+@Suite("Exchanger failures")
+struct ExchangerFailuresTests {
+    @Test func greetingRefusalKeepsItsReplyClass() {
+        let refusal = FailurePolicy.result(forGreeting: SMTPReply(code: 554, enhancedStatus: nil, lines: ["no service"]), host: "mx.test[192.0.2.1]:25")
+        guard case .permanent(_, let reply) = refusal else {
+            Issue.record("a 554 greeting is a permanent refusal by that host, got \(refusal)")
+            return
+        }
+        #expect(reply.hasPrefix("host mx.test[192.0.2.1]:25 refused to talk to me: 554"))
+        let busy = FailurePolicy.result(forGreeting: SMTPReply(code: 421, enhancedStatus: nil, lines: ["busy"]), host: "mx.test")
+        #expect({ if case .transient = busy { return true } else { return false } }())
+    }
+
+    @Test func oneTemporaryFailureAmongPermanentOnesDefers() {
+        var failures = ExchangerFailures()
+        failures.record(.permanent(status: .badMailbox, reply: "host a refused"))
+        failures.record(.transient(status: .noAnswerFromHost, reply: "host b down"))
+        failures.record(.permanent(status: .badMailbox, reply: "host c refused"))
+        #expect(failures.outcome(domain: "x.test") == .transient(status: .noAnswerFromHost, reply: "host b down"))
+    }
+
+    @Test func everyHostRefusingForGoodBounces() {
+        var failures = ExchangerFailures()
+        failures.record(.permanent(status: .badMailbox, reply: "host a refused"))
+        #expect(failures.outcome(domain: "x.test") == .permanent(status: .badMailbox, reply: "host a refused"))
+    }
+}
+
 @Suite("Route planning")
 struct RoutePlannerTests {
     @Test func exchangersAreOrderedByPreference() throws {
