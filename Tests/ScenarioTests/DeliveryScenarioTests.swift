@@ -58,6 +58,20 @@ import Testing
         #expect(!scenario.mailroot.log.contains("status=deferred"))
     }
 
+    @Test func addressLiteralIsDeliveredToThatAddressWithoutDNS() async throws {
+        let port = Scenario.mxPort
+        let server = try await SMTPTestServer(host: Loopback.next(), port: port)
+        let scenario = try await Scenario(port: port, records: [])
+        try await scenario.mailroot.start()
+        let recipient = "b@[\(server.host)]"
+        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: [recipient], subject: "literal"))
+        let id = try await scenario.queueID(ofPickupFile: name)
+        let received = try await server.waitForMessages(count: 1)
+        #expect(received[0].recipients == [recipient])
+        try await scenario.waitUntilRemoved(id)
+        #expect(!scenario.dns.log.contains("query[MX]"), "an address literal needs no lookup")
+    }
+
     @Test func domainWithOnlyAnAddressRecordIsDeliveredToThatAddress() async throws {
         let port = Scenario.mxPort
         let server = try await SMTPTestServer(host: Loopback.next(), port: port)
