@@ -50,7 +50,7 @@ let package = Package(
         ]),
         // Row 5: commands; top: the executable.
         .target(name: "MailrootCommands", dependencies: [
-            "MailrootDaemon", "MailQueue", "Pickup", "MailMessage", "SafeIO", logging, lifecycle,
+            "MailrootDaemon", "MailQueue", "Pickup", "MailMessage", "SafeIO", "DNSResolver", logging, lifecycle, nio,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mailroot", dependencies: ["MailrootCommands"]),
@@ -70,5 +70,6 @@ let package = Package(
         .testTarget(name: "MailrootDaemonTests", dependencies: ["MailrootDaemon"]),
         .testTarget(name: "ScenarioTests", dependencies: ["MailrootTestSupport", "MailMessage"]),
         .testTarget(name: "SendmailTests", dependencies: ["MailrootCommands", "MailrootTestSupport", "MailMessage", "Pickup"]),
+        .testTarget(name: "QueueCommandTests", dependencies: ["MailrootCommands", "MailQueue", "MailMessage", "MailrootTestSupport", logging]),
     ]
 )

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import MailrootTestSupport
+import Testing
+
+/// `mailroot badmail list|show` after the daemon refused a pickup file, and `mailroot check`.
+@Suite struct BadmailAndCheckTests {
+    /// A config for a mailroot whose DNS servers are `servers` (host:port strings).
+    static func instance(servers: [String], extra: String = "") throws -> MailrootInstance {
+        try MailrootInstance(config: """
+            hostname = "mx.check.test"
+            \(extra)
+            [pickup]
+            scan_interval = "1s"
+            [dns]
+            servers = [\(servers.map { "\"\($0)\"" }.joined(separator: ", "))]
+            timeout = "1s"
+            """, label: "checkcmd")
+    }
+
+    static func run(_ arguments: [String], _ mailroot: MailrootInstance) async throws -> CommandRun {
+        try await CommandRun.mailroot(arguments + ["--config", mailroot.configPath], in: mailroot.directory)
+    }
+
+    @Test func badmailListAndShowDescribeARefusedPickupFileWithoutPassingEscapes() async throws {
+        let dns = try await Dnsmasq(records: [])
+        let mailroot = try Self.instance(servers: ["127.0.0.1:\(dns.port)"])
+        try await mailroot.start()
+        // No From: and no x-sender: the daemon cannot know who sent it. The ESC sequence would
+        // retitle an xterm if printed raw.
+        try mailroot.dropIntoPickup("To: bob@localhost\nSubject: refused\nX-Evil: \u{1B}]0;pwned\u{07}\n\nbody\n", name: "refused.eml")
+        let files = try await mailroot.waitForFiles(in: mailroot.badmail, count: 2)
+        let name = try #require(files.first { $0.hasSuffix(".bad") }).replacingOccurrences(of: ".bad", with: "")
+
+        let list = try await Self.run(["badmail", "list"], mailroot)
+        #expect(list.status == 0, "\(list.stderr)")
+        let line = try #require(list.stdout.split(separator: "\n").first { $0.hasPrefix(name) })
+        #expect(line.contains("refused.eml"))
+        #expect(line.contains("5."), "status code shown: \(line)")
+        #expect(list.stdout.contains("-- 1 badmail entry"))
+
+        let show = try await Self.run(["badmail", "show", "\(name).bad"], mailroot)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("Original-File: refused.eml"))
+        #expect(show.stdout.contains("Reason: "))
+        #expect(show.stdout.contains("  Subject: refused"))
+        #expect(show.stdout.contains("X-Evil: \\x1B]0;pwned\\x07"))
+        #expect(!show.stdout.contains("\u{1B}"))
+        #expect(!show.stdout.contains("body"))
+
+        let missing = try await Self.run(["badmail", "show", "../queue/lock"], mailroot)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no badmail entry"))
+    }
+
+    @Test func checkPassesOnAGoodConfigWhileServeRunsAndPrintsEveryKey() async throws {
+        let dns = try await Dnsmasq(records: [])
+        let mailroot = try Self.instance(servers: ["127.0.0.1:\(dns.port)"])
+        try await mailroot.start()
+        let result = try await Self.run(["check"], mailroot)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("ok: dns server 127.0.0.1:\(dns.port) answered MX check.test"))
+        #expect(result.stdout.contains("ok: queue/ "))
+        #expect(result.stdout.contains("ok: pickup/ "))
+        #expect(result.stdout.hasSuffix("mailroot check: ok\n"))
+        for key in ["root", "hostname", "local_domains", "max_message_size", "max_received_headers",
+                    "pickup.dot_stuffed", "pickup.scan_interval", "dns.servers", "dns.timeout",
+                    "delivery.port", "delivery.retry", "delivery.expire", "delivery.max_connections",
+                    "delivery.max_connections_per_domain", "delivery.max_recipients_per_transaction",
+                    "delivery.opportunistic_tls", "delivery.connect_timeout", "delivery.greeting_timeout",
+                    "delivery.command_timeout", "delivery.data_timeout", "smtp.listen", "smtp.relay_networks",
+                    "smtp.tls_certificate", "smtp.tls_key", "smtp.max_recipients", "smtp.max_connections",
+                    "smtp.max_connections_per_ip", "smtp.idle_timeout", "log.level", "log.format"] {
+            #expect(result.stdout.contains("\n\(key) = "), "missing \(key)")
+        }
+        #expect(result.stdout.contains("dns.timeout = \"1s\""))
+    }
+
+    @Test func checkFailsNamingADNSServerThatDoesNotAnswer() async throws {
+        let dns = try await Dnsmasq(records: [])
+        let silentPort = try freePort(host: "127.0.80.2", udp: true)
+        let silent = "127.0.80.2:\(silentPort)"
+        let mailroot = try Self.instance(servers: ["127.0.0.1:\(dns.port)", silent])
+        let result = try await Self.run(["check"], mailroot)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("ok: dns server 127.0.0.1:\(dns.port)"))
+        #expect(result.stdout.contains("error: dns server \(silent) "))
+        #expect(result.stderr.contains("dns server \(silent)"))
+    }
+
+    @Test func checkFailsOnAConfigErrorNamingTheKey() async throws {
+        let mailroot = try Self.instance(servers: ["127.0.0.1:53"], extra: "max_mesage_size = \"10MB\"")
+        let result = try await Self.run(["check"], mailroot)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("max_mesage_size"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func checkFailsWhenTheQueueIsReadableByOthers() async throws {
+        let dns = try await Dnsmasq(records: [])
+        let mailroot = try Self.instance(servers: ["127.0.0.1:\(dns.port)"])
+        for folder in ["pickup", "queue", "badmail", "drop"] {
+            try FileManager.default.createDirectory(atPath: "\(mailroot.root)/\(folder)", withIntermediateDirectories: true)
+        }
+        chmod(mailroot.queue, 0o755)
+        let result = try await Self.run(["check"], mailroot)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("error: queue/ \(mailroot.queue) has mode 755"), "\(result.stdout)")
+    }
+}
