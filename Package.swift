@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Row 0: vocabulary and crash-safe files.
@@ -38,7 +39,9 @@ let package = Package(
         .target(name: "Bounce", dependencies: ["MailMessage"]),
         // Row 3: the jobs.
         .target(name: "Pickup", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging, lifecycle, nio, nioPosix]),
-        .target(name: "SMTPServer", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging, lifecycle]),
+        .target(name: "SMTPServer", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging, lifecycle,
+                                                  .product(name: "Crypto", package: "swift-crypto"),
+                                                  .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(name: "Delivery", dependencies: [
             "MailQueue", "SMTPClient", "DNSResolver", "Bounce", "SMTPProtocol", "MailMessage", "SafeIO",
             logging, lifecycle, collections, nio, nioPosix,

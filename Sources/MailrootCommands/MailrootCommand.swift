@@ -6,7 +6,7 @@ public struct MailrootCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mailroot",
         abstract: "A mail relay: pickup directory and SMTP in, DNS MX and SMTP out.",
-        subcommands: [Serve.self, Sendmail.self, QueueCommand.self, BadmailCommand.self, Check.self]
+        subcommands: [Serve.self, Sendmail.self, QueueCommand.self, BadmailCommand.self, Check.self, Passwd.self]
     )
     public init() {}
 }

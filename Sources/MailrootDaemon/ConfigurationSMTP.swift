@@ -17,27 +17,30 @@ extension MailrootConfiguration {
         public var maxConnectionsPerIP: Int = 20
         /// A client silent for this long gets `421 4.4.2` and is disconnected.
         public var idleTimeout: Duration = .seconds(5 * 60)
+        /// Submission ports (RFC 6409): AUTH required before MAIL, STARTTLS when TLS is set.
+        public var submission: [SMTPServerConfiguration.ListenAddress] = []
+        /// Implicit-TLS submission ports (RFC 8314): need tls_certificate and tls_key.
+        public var submissions: [SMTPServerConfiguration.ListenAddress] = []
+        /// `[[smtp.users]]`: who may AUTH, by name.
+        public var users: [String: PasswordHash] = [:]
         public init() {}
     }
 }
 
+/// `mailroot passwd` writes these; the config reads them back.
+public typealias SMTPPasswordHash = PasswordHash
+
 extension MailrootConfiguration.SMTP {
-    /// Keys of issue 3 that need AUTH, which is not built: refused by name so nobody believes a
-    /// submission port is open or a password is checked.
-    static let coming: [String: String] = [
-        "submission": "the submission listener (port 587, AUTH required) is not available yet; remove the key",
-        "submissions": "the submissions listener (port 465, implicit TLS, AUTH required) is not available yet; remove the key",
-        "users": "[[smtp.users]] is not available yet: this version has no SMTP AUTH; remove the table and relay by relay_networks",
-    ]
+    /// The AUTH keys, read here beside the schema's list of the others.
+    static let authenticationKeys = ["submission", "submissions", "users"]
 
     mutating func read(_ table: ConfigurationTable, workingDirectory: String) throws(ConfigurationError) {
-        for key in table.table.keys.sorted() {
-            if let note = Self.coming[key] {
-                throw ConfigurationError(file: table.file, key: ConfigurationTable.join(table.path, key), message: note)
-            }
-        }
-        try table.rejectUnknownKeys(ConfigurationSchema.keys(inTable: "smtp"))
+        try table.rejectUnknownKeys(ConfigurationSchema.keys(inTable: "smtp") + Self.authenticationKeys)
         if let value = table["listen"] { listen = try Self.readListen(value) }
+        // One list of everything bound so far, so "listen" and "submission" cannot claim one socket.
+        if let value = table["submission"] { submission = try Self.readListen(value, alreadyBound: listen) }
+        if let value = table["submissions"] { submissions = try Self.readListen(value, alreadyBound: listen + submission) }
+        if let value = table["users"] { users = try Self.readUsers(value) }
         if let value = table["relay_networks"] {
             relayNetworks = try value.array().map { (element) throws(ConfigurationError) in
                 let text = try element.string()
@@ -49,11 +52,54 @@ extension MailrootConfiguration.SMTP {
         if let value = table["max_connections"] { maxConnections = try value.integer(in: 1...Int.max) }
         if let value = table["max_connections_per_ip"] { maxConnectionsPerIP = try value.integer(in: 1...Int.max) }
         if let value = table["idle_timeout"] { idleTimeout = try value.duration() }
+        try checkAuthentication(table)
     }
 
-    private static func readListen(_ value: ConfigurationValue) throws(ConfigurationError) -> [SMTPServerConfiguration.ListenAddress] {
+    /// A submission port with nobody allowed to log in would refuse every message; an implicit-TLS
+    /// port without a certificate cannot even greet.
+    private func checkAuthentication(_ table: ConfigurationTable) throws(ConfigurationError) {
+        func refuse(_ key: String, _ message: String) -> ConfigurationError {
+            ConfigurationError(file: table.file, key: ConfigurationTable.join(table.path, key), message: message)
+        }
+        if !submissions.isEmpty && tlsCertificate == nil {
+            throw refuse("submissions", "needs tls_certificate and tls_key (the submissions port speaks TLS from the first byte, RFC 8314)")
+        }
+        if users.isEmpty, let key = !submission.isEmpty ? "submission" : !submissions.isEmpty ? "submissions" : nil {
+            throw refuse(key, "requires AUTH, but no [[smtp.users]] are configured (add users made with `mailroot passwd`)")
+        }
+    }
+
+    private static func readUsers(_ value: ConfigurationValue) throws(ConfigurationError) -> [String: PasswordHash] {
+        var users: [String: PasswordHash] = [:]
+        for element in try value.array() {
+            let table = try element.table()
+            try table.rejectUnknownKeys(["name", "password_hash"])
+            guard let nameValue = table["name"] else { throw element.failure("needs a name") }
+            guard let hashValue = table["password_hash"] else {
+                throw element.failure("needs a password_hash (made by `mailroot passwd`)")
+            }
+            let name = try nameValue.string()
+            // A name with a space or control character could never be typed in AUTH LOGIN, and
+            // NUL would split AUTH PLAIN's fields differently.
+            guard !name.isEmpty, name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+                throw nameValue.failure("\(ConfigurationError.quoted(name)) is not a user name (1 to 255 characters, no spaces or control characters)")
+            }
+            guard users[name] == nil else { throw nameValue.failure("user \(ConfigurationError.quoted(name)) is listed twice") }
+            let text = try hashValue.string()
+            do {
+                users[name] = try PasswordHash(encoded: text)
+            } catch {
+                // Never echo the value: it might be a password pasted by mistake.
+                throw hashValue.failure("\(error.description)")
+            }
+        }
+        return users
+    }
+
+    private static func readListen(_ value: ConfigurationValue, alreadyBound: [SMTPServerConfiguration.ListenAddress] = [])
+        throws(ConfigurationError) -> [SMTPServerConfiguration.ListenAddress] {
         let hint = "is not a listen address (use an IP address and a port, e.g. \"127.0.0.1:25\", \"0.0.0.0:25\" or \"[::]:25\")"
-        var addresses: [SMTPServerConfiguration.ListenAddress] = []
+        var addresses = alreadyBound
         for element in try value.array() {
             let text = try element.string()
             let (host, port) = try element.checked { () throws(ConfigurationProblem) in
@@ -74,7 +120,7 @@ extension MailrootConfiguration.SMTP {
             }
             addresses.append(address)
         }
-        return addresses
+        return Array(addresses.dropFirst(alreadyBound.count))
     }
 
     /// A CIDR block. Host bits beyond the prefix are refused rather than masked: "192.168.1.10/2"

@@ -5,10 +5,10 @@ import SMTPServer
 import ServiceLifecycle
 
 /// The `[smtp]` table and the top-level keys it shares, as the listener's own configuration;
-/// nil when `listen = []` turns the listener off.
+/// nil when no listen, submission or submissions address is configured.
 func smtpServerConfiguration(_ configuration: MailrootConfiguration) -> SMTPServerConfiguration? {
     let smtp = configuration.smtp
-    guard !smtp.listen.isEmpty else { return nil }
+    guard !smtp.listen.isEmpty || !smtp.submission.isEmpty || !smtp.submissions.isEmpty else { return nil }
     var tls: SMTPServerConfiguration.TLSFiles?
     if let certificate = smtp.tlsCertificate, let key = smtp.tlsKey {
         tls = .init(certificateChainPath: certificate, privateKeyPath: key)
@@ -17,7 +17,8 @@ func smtpServerConfiguration(_ configuration: MailrootConfiguration) -> SMTPServ
         listen: smtp.listen, hostname: configuration.hostname, maximumMessageSize: configuration.maxMessageSize,
         relayNetworks: smtp.relayNetworks, localDomains: Set(configuration.localDomains),
         maximumRecipients: smtp.maxRecipients, maximumConnections: smtp.maxConnections,
-        maximumConnectionsPerIP: smtp.maxConnectionsPerIP, idleTimeout: smtp.idleTimeout, tls: tls)
+        maximumConnectionsPerIP: smtp.maxConnectionsPerIP, idleTimeout: smtp.idleTimeout, tls: tls,
+        submission: smtp.submission, submissions: smtp.submissions, users: smtp.users)
 }
 
 /// The addresses, with their ports, that reach our own listener: an MX that resolves to one of
@@ -73,7 +74,8 @@ struct SMTPListenerService: Service {
                 let listening = addresses.map { Self.describe($0) }.joined(separator: ", ")
                 let relay = configuration.relayNetworks.map(\.description).joined(separator: ", ")
                 let tls = configuration.tls == nil ? "STARTTLS not offered" : "STARTTLS offered"
-                logger.info("smtp: listening on \(listening); relay for \(relay.isEmpty ? "nobody" : relay); \(tls)")
+                let auth = configuration.users.isEmpty ? "no AUTH" : "AUTH for \(configuration.users.count) user(s)"
+                logger.info("smtp: listening on \(listening); relay for \(relay.isEmpty ? "nobody" : relay); \(tls); \(auth)")
             }
             try await group.waitForAll()
         }

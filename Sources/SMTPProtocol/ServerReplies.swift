@@ -29,7 +29,7 @@ public enum ServerReplies {
     public static let startData = SMTPReply(code: 354, "End data with <CR><LF>.<CR><LF>")
     public static let startTLS = SMTPReply(code: 220, enhancedStatus: .ok, "Ready to start TLS")
     public static let bye = SMTPReply(code: 221, enhancedStatus: .ok, "Bye")
-    public static let help = SMTPReply(code: 214, enhancedStatus: .ok, "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS")
+    public static let help = SMTPReply(code: 214, enhancedStatus: .ok, "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS AUTH")
     /// RFC 5321 §3.5.3: VRFY may answer 252 rather than disclose which mailboxes exist.
     public static let cannotVerify = SMTPReply(code: 252, enhancedStatus: code(.success, 5, 2),
                                                "Cannot VRFY user, but will accept message and attempt delivery")
@@ -68,6 +68,20 @@ public enum ServerReplies {
     public static let dataLineTooLong = SMTPReply(code: 554, enhancedStatus: .mediaError,
                                                   "Message has a line longer than 1000 octets")
     public static let nulInContent = SMTPReply(code: 554, enhancedStatus: .mediaError, "Message contains a NUL octet")
+    public static let authSucceeded = SMTPReply(code: 235, enhancedStatus: code(.success, 7, 0), "Authentication successful")
+    public static let authFailed = SMTPReply(code: 535, enhancedStatus: code(.permanentFailure, 7, 8), "Authentication credentials invalid")
+    public static let authThrottled = SMTPReply(code: 454, enhancedStatus: code(.persistentTransientFailure, 7, 0),
+                                                "Temporary authentication failure, try again later")
+    public static let tooManyAuthFailures = SMTPReply(code: 421, enhancedStatus: code(.persistentTransientFailure, 7, 0),
+                                                      "Too many authentication failures, closing connection")
+    public static let authRequired = SMTPReply(code: 530, enhancedStatus: code(.permanentFailure, 7, 0), "Authentication required")
+    /// RFC 4954 §6: 538 5.7.11 when the mechanism needs an encrypted connection first.
+    public static let authNeedsTLS = SMTPReply(code: 538, enhancedStatus: code(.permanentFailure, 7, 11),
+                                               "Encryption required for requested authentication mechanism")
+    public static let unknownMechanism = SMTPReply(code: 504, enhancedStatus: code(.permanentFailure, 5, 4),
+                                                   "Unrecognized authentication type")
+    public static let authCancelled = SMTPReply(code: 501, enhancedStatus: code(.permanentFailure, 0, 0), "Authentication cancelled")
+    public static let badAuthResponse = SMTPReply(code: 501, enhancedStatus: .syntaxError, "Cannot decode AUTH response")
     public static let tlsUnavailable = SMTPReply(code: 502, enhancedStatus: code(.permanentFailure, 5, 1), "STARTTLS not available")
     public static let tlsAlreadyActive = SMTPReply(code: 503, enhancedStatus: code(.permanentFailure, 5, 1), "TLS already active")
 }

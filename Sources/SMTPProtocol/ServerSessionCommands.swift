@@ -18,6 +18,7 @@ extension ServerSessionStateMachine {
     var capabilities: [String] {
         var lines = ["PIPELINING", "SIZE \(configuration.maximumMessageSize)", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"]
         if configuration.tlsAvailable && !isTLSActive { lines.append("STARTTLS") }
+        if authenticationOffered && !isAuthenticated { lines.append("AUTH PLAIN LOGIN") }
         return lines
     }
 
@@ -33,6 +34,7 @@ extension ServerSessionStateMachine {
         guard configuration.tlsAvailable else { return error(ServerReplies.tlsUnavailable) }
         // RFC 3207 §4.2: the client must start over with EHLO; nothing said before counts.
         isTLSActive = true
+        isAuthenticated = false
         heloName = nil
         usedEHLO = false
         resetTransaction()
@@ -44,8 +46,10 @@ extension ServerSessionStateMachine {
         case .greeted: return error(ServerReplies.badSequence("Send HELO/EHLO first"))
         case .mail, .recipients: return error(ServerReplies.badSequence("Nested MAIL command"))
         case .ready: break
-        case .data, .closed: preconditionFailure("internal inconsistency: MAIL in state \(state)")
+        case .data, .closed, .authenticating, .verifying: preconditionFailure("internal inconsistency: MAIL in state \(state)")
         }
+        // Submission (RFC 6409 §4.3, RFC 4954 §6): nothing is accepted from an unknown sender.
+        if configuration.authenticationRequired && !isAuthenticated { return error(ServerReplies.authRequired) }
         guard let path = ServerPathArgument(argument, keyword: "FROM:") else {
             return error(ServerReplies.syntax("Syntax: MAIL FROM:<address> [parameters]"))
         }
@@ -83,7 +87,7 @@ extension ServerSessionStateMachine {
         case .greeted, .ready: return error(ServerReplies.badSequence("Need MAIL command"))
         case .mail(let mail): (parameters, recipients) = (mail, [])
         case .recipients(let mail, let list): (parameters, recipients) = (mail, list)
-        case .data, .closed: preconditionFailure("internal inconsistency: RCPT in state \(state)")
+        case .data, .closed, .authenticating, .verifying: preconditionFailure("internal inconsistency: RCPT in state \(state)")
         }
         recipientCommands += 1
         guard recipients.count < configuration.maximumRecipients else {
@@ -123,7 +127,7 @@ extension ServerSessionStateMachine {
         case .recipients(let parameters, let recipients):
             state = .data(parameters, recipients)
             return .beginData(ServerReplies.startData, maximumSize: configuration.maximumMessageSize)
-        case .data, .closed: preconditionFailure("internal inconsistency: DATA in state \(state)")
+        case .data, .closed, .authenticating, .verifying: preconditionFailure("internal inconsistency: DATA in state \(state)")
         }
     }
 }

@@ -19,10 +19,24 @@ public struct ServerSessionConfiguration: Sendable, Hashable {
     /// True when a certificate is configured: STARTTLS is offered until TLS is active.
     public var tlsAvailable: Bool
     public var relayPolicy: ServerRelayPolicy
+    /// True when users are configured: AUTH PLAIN and LOGIN exist on this listener.
+    public var authenticationAvailable: Bool
+    /// True for a client on 127.0.0.0/8 or ::1: AUTH is offered without TLS, as nobody can
+    /// sniff loopback traffic who could not read the config file anyway.
+    public var clientIsLoopback: Bool
+    /// Submission ports: MAIL is refused (`530 5.7.0`) until AUTH succeeded.
+    public var authenticationRequired: Bool
+    /// Failed AUTH attempts before the session is ended with `421 4.7.0`.
+    public var maximumAuthenticationFailures: Int
 
     public init(hostname: String, maximumMessageSize: Int = 10 * 1024 * 1024, maximumRecipients: Int = 100,
                 maximumErrors: Int = 10, maximumJunkCommands: Int = 1000, tlsAvailable: Bool = false,
-                relayPolicy: ServerRelayPolicy) {
+                relayPolicy: ServerRelayPolicy, authenticationAvailable: Bool = false, clientIsLoopback: Bool = false,
+                authenticationRequired: Bool = false, maximumAuthenticationFailures: Int = 3) {
+        self.authenticationAvailable = authenticationAvailable
+        self.clientIsLoopback = clientIsLoopback
+        self.authenticationRequired = authenticationRequired
+        self.maximumAuthenticationFailures = maximumAuthenticationFailures
         self.hostname = hostname
         self.maximumMessageSize = maximumMessageSize
         self.maximumRecipients = maximumRecipients
@@ -35,7 +49,7 @@ public struct ServerSessionConfiguration: Sendable, Hashable {
 
 /// Who may send mail where (the open-relay rule): mail for a local domain is accepted from
 /// anyone; mail for any other domain only from a client in the relay networks (decided by the
-/// listener from the peer address) or, later, an authenticated one.
+/// listener from the peer address) or an authenticated one.
 public struct ServerRelayPolicy: Sendable, Hashable {
     public enum Decision: Sendable, Hashable {
         case accept

@@ -11,6 +11,9 @@ public enum ServerAction: Sendable, Hashable {
     case startTLS(SMTPReply)
     /// Send `354`, then feed the following bytes to a `ServerDataDecoder` with this size limit.
     case beginData(SMTPReply, maximumSize: Int)
+    /// Check these credentials (slowly, off the event loop), then call
+    /// `authenticationFinished(_:)` and perform the action it returns. Nothing is sent yet.
+    case authenticate(ServerCredentials)
 }
 
 /// What to do when DATA content has been read.
@@ -30,6 +33,9 @@ public enum ServerDataAction: Sendable, Hashable {
 ///        │                     └──────────── content decoded (any outcome) ───────┘
 ///        └── STARTTLS (from any state but data): everything is forgotten (RFC 3207 §4.2)
 ///
+/// AUTH (from `ready` only) passes through `authenticating` (334 challenges; lines are base64
+/// responses, not commands) and `verifying` (the listener checks the password) back to `ready`.
+///
 /// EHLO/HELO and RSET from any command state abort the transaction and return to `ready`
 /// (or stay `greeted` for RSET before a greeting). QUIT closes from anywhere.
 public struct ServerSessionStateMachine: Sendable {
@@ -39,6 +45,10 @@ public struct ServerSessionStateMachine: Sendable {
         case mail(MailParameters)
         case recipients(MailParameters, [EnvelopeRecipient])
         case data(MailParameters, [EnvelopeRecipient])
+        /// AUTH sent a `334` challenge; the next line is a base64 response, not a command.
+        case authenticating(ServerSASL.Step)
+        /// The listener is checking the credentials.
+        case verifying
         case closed
     }
 
@@ -56,6 +66,7 @@ public struct ServerSessionStateMachine: Sendable {
     public internal(set) var isTLSActive = false
     public internal(set) var isAuthenticated = false
     public internal(set) var errorCount = 0
+    public internal(set) var authenticationFailures = 0
     var junkCount = 0
     /// RCPT commands in this transaction, accepted or not: bounds the work a client can cause.
     var recipientCommands = 0
@@ -77,6 +88,7 @@ public struct ServerSessionStateMachine: Sendable {
     public mutating func receivedCommandLine(_ line: [UInt8]) -> ServerAction {
         guard state != .closed else { preconditionFailure("internal inconsistency: command after close") }
         if case .data = state { preconditionFailure("internal inconsistency: command line while reading DATA") }
+        if case .authenticating = state { return handleAuthResponse(line) }
         guard let command = ServerCommand(line: line) else { return error(ServerReplies.badCharacters) }
         switch command.verb {
         case "EHLO", "HELO": return handleHello(command)
@@ -91,7 +103,8 @@ public struct ServerSessionStateMachine: Sendable {
         case "VRFY": return junk(ServerReplies.cannotVerify)
         case "HELP": return junk(ServerReplies.help)
         case "STARTTLS": return handleSTARTTLS(command.argument)
-        case "EXPN", "TURN", "ETRN", "AUTH", "BDAT": return error(ServerReplies.notImplemented)
+        case "AUTH": return handleAUTH(command.argument)
+        case "EXPN", "TURN", "ETRN", "BDAT": return error(ServerReplies.notImplemented)
         case "GET", "POST", "PUT", "HEAD", "CONNECT", "OPTIONS":
             // A browser or proxy probe (cross-protocol attacks): nothing useful can follow.
             return close(ServerReplies.httpRefused)
@@ -105,7 +118,10 @@ public struct ServerSessionStateMachine: Sendable {
     public mutating func receivedFramerEvent(_ event: ServerCommandFramer.Event) -> ServerAction {
         switch event {
         case .line(let line): return receivedCommandLine(line)
-        case .lineTooLong: return error(ServerReplies.lineTooLong)
+        case .lineTooLong:
+            // An overlong AUTH response ends the exchange: the next line must be a command again.
+            if case .authenticating = state { resetTransaction() }
+            return error(ServerReplies.lineTooLong)
         case .bareLineEnding: return close(ServerReplies.bareLineEnding)
         }
     }

@@ -5,7 +5,7 @@
 //   accepted message to a `MessageReceiver`.
 //
 // DESCRIPTION
-//   `SMTPServer` is a `Service`: `run()` binds every listen address, then serves until graceful
+//   `SMTPServer` is a `Service`: `run()` binds every listen, submission and submissions address, then serves until graceful
 //   shutdown (listeners close first, open sessions get `421 4.3.2`) or cancellation. Each
 //   connection runs in its own child task of a discarding task group, so a failing session
 //   never stops the server. A session (`SMTPSession`) is a thin driver around the pure
@@ -20,9 +20,16 @@
 //   the client address (`relayNetworks`) and the local domains, never from source routes or
 //   `%`/`!` routing. Connections are limited in total and per address (`421 4.7.0`), idle
 //   sessions are closed (`421 4.4.2`), errors are counted (`421` after `maximumErrors`).
+//   AUTH (PLAIN, LOGIN) is offered only under TLS or to loopback clients; passwords are checked
+//   against PBKDF2 hashes on a thread pool (never on the event loop), in constant time, with a
+//   decoy check for unknown users; failures end the session after `maximumAuthenticationFailures`
+//   and are throttled per client address (`AuthenticationThrottle`, `454 4.7.0`). Submission
+//   ports require AUTH before MAIL and ignore `relayNetworks`; the user is never written into
+//   `Received:`.
 //
 // SEE ALSO
-//   RFC 5321, RFC 2920 (PIPELINING), RFC 3207 (STARTTLS), RFC 1870 (SIZE), RFC 6152
+//   RFC 5321, RFC 2920 (PIPELINING), RFC 3207 (STARTTLS), RFC 4954 (AUTH), RFC 4616 (PLAIN),
+//   RFC 6409 (submission), RFC 8314 (implicit TLS), RFC 1870 (SIZE), RFC 6152
 //   (8BITMIME), RFC 6531 (SMTPUTF8), RFC 2034/3463 (enhanced codes), RFC 3848 (with ESMTPS);
 //   Sources/SMTPProtocol/ServerSessionStateMachine.swift for the protocol decisions.
 import Logging
@@ -55,15 +62,22 @@ public final class SMTPServer: Service, Sendable {
     private let limiter: ConnectionLimiter
     private let sessions = SessionRegistry()
     private let listening = ListeningSignal()
+    private let authenticator: Authenticator
 
-    /// Reads the TLS files now, so a bad certificate stops the daemon at startup.
+    /// Reads the TLS files now, so a bad certificate stops the daemon at startup. The throttle
+    /// is a parameter so tests can drive its clock.
     public init(configuration: SMTPServerConfiguration, receiver: any MessageReceiver, logger: Logger,
-                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(SMTPServerError) {
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                authenticationThrottle: AuthenticationThrottle = AuthenticationThrottle()) throws(SMTPServerError) {
         self.configuration = configuration
         self.receiver = receiver
         self.logger = logger
         self.group = eventLoopGroup
         self.tlsContext = try configuration.tls.map(Self.makeTLSContext)
+        if !configuration.submissions.isEmpty && tlsContext == nil {
+            throw .tlsSetup("the submissions port (implicit TLS) needs a certificate and key")
+        }
+        self.authenticator = Authenticator(users: configuration.users, throttle: authenticationThrottle)
         self.limiter = ConnectionLimiter(maximumTotal: configuration.maximumConnections,
                                          maximumPerAddress: configuration.maximumConnectionsPerIP)
     }
@@ -77,15 +91,15 @@ public final class SMTPServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let listeners: [NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>]
+        let listeners: [Listener]
         do {
             listeners = try await bindAll()
         } catch {
             listening.fail(error)
             throw error
         }
-        listening.succeed(listeners.compactMap { $0.channel.localAddress })
-        logger.info("SMTP listening on \(listeners.compactMap { $0.channel.localAddress?.description }.joined(separator: ", "))")
+        listening.succeed(listeners.compactMap { $0.channel.channel.localAddress })
+        logger.info("SMTP listening on \(listeners.compactMap { $0.channel.channel.localAddress?.description }.joined(separator: ", "))")
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for listener in listeners {
@@ -93,18 +107,18 @@ public final class SMTPServer: Service, Sendable {
                 }
             }
         } onGracefulShutdown: {
-            for listener in listeners { listener.channel.close(promise: nil) }
+            for listener in listeners { listener.channel.channel.close(promise: nil) }
             self.sessions.closeAll(with: ServerReplies.shuttingDown)
         }
     }
 
-    private func accept(on listener: NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>) async {
+    private func accept(on listener: Listener) async {
         do {
-            try await listener.executeThenClose { connections in
+            try await listener.channel.executeThenClose { connections in
                 await withDiscardingTaskGroup { group in
                     do {
                         for try await connection in connections {
-                            group.addTask { await self.serve(connection) }
+                            group.addTask { await self.serve(connection, port: listener.port) }
                         }
                     } catch {
                         self.logger.debug("listener stopped: \(error)")
@@ -116,7 +130,7 @@ public final class SMTPServer: Service, Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<InboundChunk, Never>) async {
+    private func serve(_ connection: NIOAsyncChannel<InboundChunk, Never>, port: SMTPServerConfiguration.Port) async {
         let client = connection.channel.remoteAddress?.ipAddress ?? "unknown"
         guard limiter.admit(client) else {
             logger.warning("connection limit reached, refusing \(client)")
@@ -129,7 +143,7 @@ public final class SMTPServer: Service, Sendable {
         let id = sessions.add(connection.channel)
         defer { sessions.remove(id) }
         let session = SMTPSession(connection: connection, configuration: configuration, tlsContext: tlsContext,
-                                  receiver: receiver, logger: logger)
+                                  receiver: receiver, authenticator: authenticator, port: port, logger: logger)
         do {
             try await session.run()
         } catch {
@@ -138,10 +152,18 @@ public final class SMTPServer: Service, Sendable {
         }
     }
 
-    private func bindAll() async throws -> [NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>] {
-        var bound: [NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>] = []
+    /// One bound socket and what it is for.
+    struct Listener: Sendable {
+        var channel: NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>
+        var port: SMTPServerConfiguration.Port
+    }
+
+    private func bindAll() async throws -> [Listener] {
+        var bound: [Listener] = []
         let idle = TimeAmount(configuration.idleTimeout)
-        for address in configuration.listen {
+        for (address, port) in configuration.allListeners {
+            // RFC 8314 §3.3: on the submissions port TLS starts before the first SMTP byte.
+            let implicitTLS = port == .submissions ? tlsContext : nil
             do {
                 var bootstrap = ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 256)
@@ -155,14 +177,17 @@ public final class SMTPServer: Service, Sendable {
                 let listener = try await bootstrap
                     .bind(host: address.host, port: address.port) { child in
                         child.eventLoop.makeCompletedFuture {
+                            if let implicitTLS {
+                                try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: implicitTLS))
+                            }
                             try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                             try child.pipeline.syncOperations.addHandler(InboundGate())
                             return try NIOAsyncChannel<InboundChunk, Never>(wrappingChannelSynchronously: child)
                         }
                     }
-                bound.append(listener)
+                bound.append(Listener(channel: listener, port: port))
             } catch {
-                for listener in bound { try? await listener.channel.close() }
+                for listener in bound { try? await listener.channel.channel.close() }
                 throw SMTPServerError.bindFailed(address.description, "\(error)")
             }
         }

@@ -45,6 +45,15 @@ public struct SMTPServerConfiguration: Sendable, Hashable {
     public var tls: TLSFiles?
     /// 5xx replies before the session is ended with `421`.
     public var maximumErrors: Int
+    /// Submission ports (RFC 6409, usually 587): STARTTLS, AUTH required before MAIL.
+    public var submission: [ListenAddress]
+    /// Implicit-TLS submission ports (RFC 8314 §3, usually 465): TLS from the first byte, AUTH
+    /// required before MAIL. Needs `tls`.
+    public var submissions: [ListenAddress]
+    /// User name → password hash; empty means AUTH is not offered anywhere.
+    public var users: [String: PasswordHash]
+    /// Failed AUTH attempts per session before `421 4.7.0`.
+    public var maximumAuthenticationFailures: Int
 
     public init(listen: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 2525)],
                 hostname: String,
@@ -56,7 +65,15 @@ public struct SMTPServerConfiguration: Sendable, Hashable {
                 maximumConnectionsPerIP: Int = 20,
                 idleTimeout: Duration = .seconds(300),
                 tls: TLSFiles? = nil,
-                maximumErrors: Int = 10) {
+                maximumErrors: Int = 10,
+                submission: [ListenAddress] = [],
+                submissions: [ListenAddress] = [],
+                users: [String: PasswordHash] = [:],
+                maximumAuthenticationFailures: Int = 3) {
+        self.submission = submission
+        self.submissions = submissions
+        self.users = users
+        self.maximumAuthenticationFailures = maximumAuthenticationFailures
         self.listen = listen
         self.hostname = hostname
         self.maximumMessageSize = maximumMessageSize
@@ -70,11 +87,32 @@ public struct SMTPServerConfiguration: Sendable, Hashable {
         self.maximumErrors = maximumErrors
     }
 
-    /// The per-connection settings of the state machine.
-    func sessionConfiguration(clientMayRelay: Bool) -> ServerSessionConfiguration {
-        ServerSessionConfiguration(
+    /// What a listening socket is for.
+    public enum Port: Sendable, Hashable {
+        /// Port 25 style: relay by `relayNetworks`, AUTH optional.
+        case relay
+        /// Port 587: AUTH required; STARTTLS.
+        case submission
+        /// Port 465: TLS from the first byte; AUTH required.
+        case submissions
+    }
+
+    /// Every address to bind, with what it is for.
+    var allListeners: [(address: ListenAddress, port: Port)] {
+        listen.map { ($0, .relay) } + submission.map { ($0, .submission) } + submissions.map { ($0, .submissions) }
+    }
+
+    /// The per-connection settings of the state machine. On submission ports `relayNetworks`
+    /// does not apply: a submission port exists for authenticated senders, and an address-based
+    /// pass there would make a misconfigured proxy or NAT in the relay networks an open
+    /// submission service.
+    func sessionConfiguration(port: Port, clientMayRelay: Bool, clientIsLoopback: Bool) -> ServerSessionConfiguration {
+        let submission = port != .relay
+        return ServerSessionConfiguration(
             hostname: hostname, maximumMessageSize: maximumMessageSize, maximumRecipients: maximumRecipients,
             maximumErrors: maximumErrors, tlsAvailable: tls != nil,
-            relayPolicy: ServerRelayPolicy(localDomains: localDomains, clientMayRelay: clientMayRelay))
+            relayPolicy: ServerRelayPolicy(localDomains: localDomains, clientMayRelay: clientMayRelay && !submission),
+            authenticationAvailable: !users.isEmpty, clientIsLoopback: clientIsLoopback,
+            authenticationRequired: submission, maximumAuthenticationFailures: maximumAuthenticationFailures)
     }
 }

@@ -13,6 +13,8 @@ struct SMTPSession: Sendable {
     let configuration: SMTPServerConfiguration
     let tlsContext: NIOSSLContext?
     let receiver: any MessageReceiver
+    let authenticator: Authenticator
+    let port: SMTPServerConfiguration.Port
     let logger: Logger
 
     var channel: any Channel { connection.channel }
@@ -20,7 +22,9 @@ struct SMTPSession: Sendable {
     func run() async throws {
         let remote = channel.remoteAddress
         let mayRelay = remote.map { address in configuration.relayNetworks.contains { $0.contains(address) } } ?? false
-        var machine = ServerSessionStateMachine(configuration: configuration.sessionConfiguration(clientMayRelay: mayRelay))
+        let sessionConfiguration = configuration.sessionConfiguration(
+            port: port, clientMayRelay: mayRelay, clientIsLoopback: remote.map(Self.isLoopback) ?? false)
+        var machine = ServerSessionStateMachine(configuration: sessionConfiguration, tlsActive: port == .submissions)
         try await connection.executeThenClose { inbound, _ in
             var output = ByteBuffer()
             machine.greeting.encode(into: &output)
@@ -54,7 +58,11 @@ struct SMTPSession: Sendable {
                 continue
             }
             guard let event = input.framer.next() else { return .readMore }
-            switch machine.receivedFramerEvent(event) {
+            var action = machine.receivedFramerEvent(event)
+            if case .authenticate(let credentials) = action {
+                action = machine.authenticationFinished(await authenticate(credentials))
+            }
+            switch action {
             case .reply(let reply):
                 reply.encode(into: &output)
             case .replyAndClose(let reply):
@@ -69,8 +77,28 @@ struct SMTPSession: Sendable {
                 try await flush(&output)
                 try await startTLS(reply)
                 input.epoch += 1
+            case .authenticate:
+                preconditionFailure("internal inconsistency: authenticationFinished asked to authenticate again")
             }
         }
+    }
+
+    /// Checks AUTH credentials; the user name goes to the log (never the password, never the
+    /// `Received:` field).
+    private func authenticate(_ credentials: ServerCredentials) async -> ServerAuthenticationOutcome {
+        let client = channel.remoteAddress?.ipAddress ?? "unknown"
+        let outcome = await authenticator.authenticate(credentials, clientAddress: client)
+        switch outcome {
+        case .accepted: logger.info("AUTH succeeded", metadata: ["smtp.client": "\(client)", "smtp.user": "\(credentials.username)"])
+        case .rejected: logger.warning("AUTH failed", metadata: ["smtp.client": "\(client)", "smtp.user": "\(credentials.username)"])
+        case .throttled: logger.warning("AUTH throttled after repeated failures", metadata: ["smtp.client": "\(client)"])
+        }
+        return outcome
+    }
+
+    static func isLoopback(_ address: SocketAddress) -> Bool {
+        guard let ip = address.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 
     private func deliver(_ action: ServerDataAction) async -> SMTPReply {

@@ -92,15 +92,69 @@ import Testing
         #expect(error.description == "mailroot.toml: \(key): \(message)")
     }
 
+    /// A real hash (PBKDF2 of "s3cret", 210,000 iterations); the tests never need the password.
+    static let hash = "$pbkdf2-sha256$i=210000$tsyHEYHFZRP6lWelHPJiJw==$g/rCtXRiZFgzkm5paqHdCQrt6dt0DlFJyp+7LzrIVtA="
+
+    @Test func submissionPortsAndUsersAreRead() throws {
+        let configuration = try parseConfiguration("""
+            [smtp]
+            listen = ["127.0.0.1:25"]
+            submission = ["127.0.0.1:587"]
+            submissions = ["127.0.0.1:465"]
+            tls_certificate = "/c.pem"
+            tls_key = "/k.pem"
+            [[smtp.users]]
+            name = "app1"
+            password_hash = "\(Self.hash)"
+            [[smtp.users]]
+            name = "app2@example.org"
+            password_hash = "\(Self.hash)"
+            """)
+        let smtp = configuration.smtp
+        #expect(smtp.submission.map(\.description) == ["127.0.0.1:587"])
+        #expect(smtp.submissions.map(\.description) == ["127.0.0.1:465"])
+        #expect(smtp.users.keys.sorted() == ["app1", "app2@example.org"])
+        #expect(smtp.users["app1"]?.iterations == 210_000)
+        let server = try #require(smtpServerConfiguration(configuration))
+        #expect(server.submission == smtp.submission && server.submissions == smtp.submissions && server.users == smtp.users)
+    }
+
+    @Test func aSubmissionPortAloneStartsTheListener() throws {
+        let configuration = try parseConfiguration("""
+            [smtp]
+            listen = []
+            submission = ["127.0.0.1:587"]
+            [[smtp.users]]
+            name = "app1"
+            password_hash = "\(Self.hash)"
+            """)
+        #expect(smtpServerConfiguration(configuration)?.submission.map(\.description) == ["127.0.0.1:587"])
+    }
+
     @Test(arguments: [
-        ("submission = [\"0.0.0.0:587\"]", "smtp.submission"),
-        ("submissions = []", "smtp.submissions"),
-        ("[[smtp.users]]\nname = \"app1\"\npassword_hash = \"x\"", "smtp.users"),
+        // (file, key, message)
+        ("submission = [\"127.0.0.1:587\"]", "smtp.submission",
+         "requires AUTH, but no [[smtp.users]] are configured (add users made with `mailroot passwd`)"),
+        ("submissions = [\"127.0.0.1:465\"]\n[[smtp.users]]\nname = \"a\"\npassword_hash = \"\(hash)\"", "smtp.submissions",
+         "needs tls_certificate and tls_key (the submissions port speaks TLS from the first byte, RFC 8314)"),
+        ("listen = [\"127.0.0.1:25\"]\nsubmission = [\"0.0.0.0:25\"]", "smtp.submission[0]",
+         "0.0.0.0:25 already covers 127.0.0.1:25 (one socket cannot be bound twice); list one or the other"),
+        ("[[smtp.users]]\nname = \"app1\"\npassword_hash = \"hunter2\"", "smtp.users[0].password_hash",
+         "is not a password hash made by `mailroot passwd` ($pbkdf2-sha256$i=N$salt$key)"),
+        ("[[smtp.users]]\nname = \"app1\"\npassword_hash = \"$pbkdf2-sha256$i=1000$tsyHEYHFZRP6lWelHPJiJw==$g/rCtXRiZFgzkm5paqHdCQrt6dt0DlFJyp+7LzrIVtA=\"",
+         "smtp.users[0].password_hash", "has 1000 iterations; use between 210000 and 10000000"),
+        ("[[smtp.users]]\nname = \"app1\"", "smtp.users[0]", "needs a password_hash (made by `mailroot passwd`)"),
+        ("[[smtp.users]]\npassword_hash = \"\(hash)\"", "smtp.users[0]", "needs a name"),
+        ("[[smtp.users]]\nname = \"a b\"\npassword_hash = \"\(hash)\"", "smtp.users[0].name",
+         "\"a b\" is not a user name (1 to 255 characters, no spaces or control characters)"),
+        ("[[smtp.users]]\nname = \"a\"\npassword_hash = \"\(hash)\"\n[[smtp.users]]\nname = \"a\"\npassword_hash = \"\(hash)\"",
+         "smtp.users[1].name", "user \"a\" is listed twice"),
+        ("[[smtp.users]]\nname = \"a\"\npassword = \"s3cret\"", "smtp.users[0].password", "unknown key \"password\""),
     ])
-    func authenticatedListenersAreRefusedAsNotAvailableYet(file: String, key: String) throws {
+    func badAuthenticationSettingsAreRefusedWithTheKey(file: String, key: String, message: String) throws {
         let error = try #require(configurationError("[smtp]\n\(file)\n"))
         #expect(error.key == key)
-        #expect(error.message.contains("not available yet"))
+        #expect(error.message == message)
     }
 
     @Test func theListenerTakesTheTopLevelNameDomainsAndSizeLimit() throws {

@@ -18,6 +18,7 @@ extension ServerSessionStateMachine {
     mutating func code(_ line: String) -> Int {
         switch send(line) {
         case .reply(let reply), .replyAndClose(let reply), .startTLS(let reply), .beginData(let reply, _): return reply.code
+        case .authenticate: return 0
         }
     }
 }
@@ -26,6 +27,7 @@ extension ServerAction {
     var reply: SMTPReply {
         switch self {
         case .reply(let reply), .replyAndClose(let reply), .startTLS(let reply), .beginData(let reply, _): return reply
+        case .authenticate: return SMTPReply(code: 0, "authenticate")
         }
     }
 }
