@@ -4,9 +4,9 @@ import MailrootDaemon
 /// The effective configuration as `key = value` lines in TOML syntax, every key present (the
 /// defaults included), so an administrator sees what `serve` will really use.
 enum CheckSettings {
-    /// Keys whose values are secrets: printed as `***`, so `check` output can be pasted into a
-    /// ticket. None of today's keys holds one (the TLS key is shown as a path, never read here);
-    /// a key added for SMTP AUTH password hashes belongs in this list.
+    /// Keys whose values are secrets, printed as `***` so `check` output can be pasted into a
+    /// ticket; `isSecret` also catches credential-like names, and dictionaries found by
+    /// reflection (`[[smtp.users]]`) show only their keys. The TLS key is a path, never read here.
     static let secretKeys: Set<String> = []
 
     static func lines(_ configuration: MailrootConfiguration) -> [String] {
@@ -49,7 +49,68 @@ enum CheckSettings {
             ("log.level", quoted(c.log.level.rawValue)),
             ("log.format", quoted(c.log.format.rawValue)),
         ]
-        return settings.map { key, value in "\(key) = \(secretKeys.contains(key) ? "***" : value)" }
+        settings += unlisted(c, shown: Set(settings.map(\.0)))
+        return settings.map { key, value in "\(key) = \(isSecret(key) ? "***" : value)" }
+    }
+
+    /// Settings added to `MailrootConfiguration` after this list was written, found by
+    /// reflection, so `check` never silently omits one; dictionaries (e.g. users → password
+    /// hash) show their keys only.
+    static func unlisted(_ configuration: MailrootConfiguration, shown: Set<String>) -> [(String, String)] {
+        let tables: [(String, Any)] = [("", configuration), ("pickup", configuration.pickup), ("dns", configuration.dns),
+                                       ("delivery", configuration.delivery), ("smtp", configuration.smtp), ("log", configuration.log)]
+        // Swift names that are not keys of their own: the tables, and `root` as written (shown resolved).
+        let skipped: Set<String> = ["root_path", "pickup", "dns", "delivery", "smtp", "log"]
+        var found: [(String, String)] = []
+        for (table, value) in tables {
+            for child in Mirror(reflecting: value).children {
+                guard let label = child.label else { continue }
+                let key = snakeCase(label)
+                let dotted = table.isEmpty ? key : "\(table).\(key)"
+                guard !shown.contains(dotted), !(table.isEmpty && skipped.contains(key)) else { continue }
+                found.append((dotted, describe(child.value, key: dotted)))
+            }
+        }
+        return found
+    }
+
+    /// Anything whose name suggests a credential is masked, whatever table it lands in.
+    static func isSecret(_ key: String) -> Bool {
+        secretKeys.contains(key) || ["password", "secret", "hash"].contains { key.contains($0) }
+    }
+
+    private static func describe(_ value: Any, key: String) -> String {
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .dictionary {
+            // Keys (user names) are useful to see; values may be credentials.
+            let keys = mirror.children.compactMap { Mirror(reflecting: $0.value).children.first.map { "\($0.value)" } }
+            return "{" + keys.sorted().map { "\(quoted($0)) = ***" }.joined(separator: ", ") + "}"
+        }
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { return "(not set)" }
+            return describe(wrapped, key: key)
+        }
+        if let duration = value as? Duration { return self.duration(duration) }
+        if let text = value as? String { return quoted(text) }
+        if mirror.displayStyle == .collection { return list(mirror.children.map { quoted("\($0.value)") }) }
+        return "\(value)"
+    }
+
+    /// `maxConnectionsPerIP` → `max_connections_per_ip`.
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        var previousLower = false
+        for character in name {
+            if character.isUppercase {
+                if previousLower { out += "_" }
+                out += character.lowercased()
+                previousLower = false
+            } else {
+                out.append(character)
+                previousLower = true
+            }
+        }
+        return out
     }
 
     private static func quoted(_ text: String) -> String {

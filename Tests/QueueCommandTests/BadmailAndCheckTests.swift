@@ -74,6 +74,9 @@ import Testing
             #expect(result.stdout.contains("\n\(key) = "), "missing \(key)")
         }
         #expect(result.stdout.contains("dns.timeout = \"1s\""))
+        // Keys found by reflection must not repeat ones printed by name (a misspelt name would).
+        let keys = result.stdout.split(separator: "\n").compactMap { line in line.range(of: " = ").map { String(line[..<$0.lowerBound]) } }
+        #expect(Set(keys).count == keys.count, "\(keys)")
     }
 
     @Test func checkFailsNamingADNSServerThatDoesNotAnswer() async throws {
