@@ -79,6 +79,27 @@ import Testing
         #expect(Set(keys).count == keys.count, "\(keys)")
     }
 
+    @Test func checkShowsWhoMayLogInButNeverTheirPasswordHashes() async throws {
+        let dns = try await Dnsmasq(records: [])
+        // Made with `mailroot passwd`; the hash itself must never be printed.
+        let hash = "$pbkdf2-sha256$i=210000$rtwotReUiiukz9vRp8eRIw==$iscjwh5MfLIrA/ssa5D9nE7Q+KqYjzt5+r2NkmXHFTk="
+        let mailroot = try MailrootInstance(config: """
+            hostname = "mx.check.test"
+            [dns]
+            servers = ["127.0.0.1:\(dns.port)"]
+            timeout = "1s"
+            [smtp]
+            listen = []
+            [[smtp.users]]
+            name = "alice"
+            password_hash = "\(hash)"
+            """, label: "checkcmd")
+        let result = try await Self.run(["check"], mailroot)
+        #expect(result.stdout.contains("smtp.users = {\"alice\" = ***}"), "\(result.stdout)\n\(result.stderr)")
+        #expect(!result.stdout.contains("pbkdf2") && !result.stderr.contains("pbkdf2"))
+        #expect(!result.stdout.contains("iscjwh5M"))
+    }
+
     @Test func checkFailsNamingADNSServerThatDoesNotAnswer() async throws {
         let dns = try await Dnsmasq(records: [])
         let silentPort = try freePort(host: "127.0.80.2", udp: true)
