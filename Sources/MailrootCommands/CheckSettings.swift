@@ -50,6 +50,13 @@ enum CheckSettings {
             ("log.format", quoted(c.log.format.rawValue)),
         ]
         settings += unlisted(c, shown: Set(settings.map(\.0)))
+        // Keys found by reflection join their own table (the sort is stable).
+        let order = ["", "pickup", "dns", "delivery", "smtp", "log"]
+        func table(_ key: String) -> Int {
+            let name = key.split(separator: ".").count > 1 ? String(key.prefix { $0 != "." }) : ""
+            return order.firstIndex(of: name) ?? order.count
+        }
+        settings = settings.enumerated().sorted { (table($0.element.0), $0.offset) < (table($1.element.0), $1.offset) }.map(\.element)
         return settings.map { key, value in "\(key) = \(isSecret(key) ? "***" : value)" }
     }
 
