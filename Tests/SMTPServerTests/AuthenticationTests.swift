@@ -286,3 +286,44 @@ func withAuthServer<Result: Sendable>(_ change: (inout SMTPServerConfiguration) 
         #expect(outputs[3].contains("CODE 235 2.7.0"), "\(outputs)")
     }
 }
+
+@Suite struct AuthenticationWireTests {
+    private static let plain = Data("\u{0}app1\u{0}s3cret".utf8).base64EncodedString()
+
+    /// Commands pipelined behind AUTH wait for the (slow) password check and are then judged
+    /// as an authenticated client's, in order.
+    @Test func commandsPipelinedBehindAuthAreAnsweredInOrderAfterTheCheck() async throws {
+        let replies = try await withAuthServer { ports in
+            try await dialogue(port: ports[0], source: "127.0.0.5", [
+                .read(1), .send("EHLO app.example\r\n"), .read(1),
+                .send("AUTH PLAIN \(Self.plain)\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x@remote.example>\r\nQUIT\r\n"),
+                .read(4),
+            ])
+        }
+        #expect(codes(replies) == [220, 250, 235, 250, 250, 221], "\(replies)")
+    }
+
+    @Test func aCancelledLoginIsRefusedAndTheSessionGoesOn() async throws {
+        let replies = try await withAuthServer { ports in
+            try await dialogue(port: ports[0], [
+                .read(1), .send("EHLO app.example\r\n"), .read(1),
+                .send("AUTH LOGIN\r\n"), .read(1), .send("*\r\n"), .read(1),
+                .send("AUTH LOGIN\r\n"), .read(1), .send("%%%\r\n"), .read(1),
+                .send("NOOP\r\n"), .read(1),
+            ])
+        }
+        #expect(codes(replies) == [220, 250, 334, 501, 334, 501, 250], "\(replies)")
+    }
+
+    /// A bare LF inside an AUTH exchange is refused like anywhere else (no smuggling via SASL).
+    @Test func aBareLineFeedInsideAuthClosesTheSession() async throws {
+        let replies = try await withAuthServer { ports in
+            try await dialogue(port: ports[0], [
+                .read(1), .send("EHLO app.example\r\n"), .read(1),
+                .send("AUTH PLAIN\r\n"), .read(1), .send("\(Self.plain)\nMAIL FROM:<a@example.org>\r\n"), .readUntilClose,
+            ])
+        }
+        #expect(codes(replies).prefix(4) == [220, 250, 334, 554], "\(replies)")
+        #expect(replies.last == ["EOF"], "\(replies)")
+    }
+}
