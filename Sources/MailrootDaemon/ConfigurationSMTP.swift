@@ -32,10 +32,9 @@ public typealias SMTPPasswordHash = PasswordHash
 
 extension MailrootConfiguration.SMTP {
     /// The AUTH keys, read here beside the schema's list of the others.
-    static let authenticationKeys = ["submission", "submissions", "users"]
 
     mutating func read(_ table: ConfigurationTable, workingDirectory: String) throws(ConfigurationError) {
-        try table.rejectUnknownKeys(ConfigurationSchema.keys(inTable: "smtp") + Self.authenticationKeys)
+        try table.rejectUnknownKeys(ConfigurationSchema.keys(inTable: "smtp"))
         if let value = table["listen"] { listen = try Self.readListen(value) }
         // One list of everything bound so far, so "listen" and "submission" cannot claim one socket.
         if let value = table["submission"] { submission = try Self.readListen(value, alreadyBound: listen) }
