@@ -32,27 +32,11 @@ struct CorruptQueueTests {
     func badFilesAreSetAsideAndTheGoodOneDelivered() async throws {
         let port = try freePort(host: Self.mxAddress)
         let server = try await SMTPTestServer(host: Self.mxAddress, port: port)
-        let dns = try await Dnsmasq(records: [
+        let scenario = try await Scenario(port: port, records: [
             .mx("corrupt.test", host: "mx.corrupt.test", preference: 10),
             .host("mx.corrupt.test", addresses: [Self.mxAddress]),
-        ])
-        let mailroot = try MailrootInstance(config: """
-            hostname = "mailroot.test"
-            local_domains = ["localhost"]
-
-            [pickup]
-            # Short, because SIGTERM currently waits out a whole scan interval (see report).
-            scan_interval = "1s"
-
-            [dns]
-            servers = ["127.0.0.1:\(dns.port)"]
-            timeout = "2s"
-
-            [delivery]
-            port = \(port)
-            retry = ["1s"]
-            expire = "1h"
-            """, label: "corrupt-queue")
+        ], label: "corrupt-queue")
+        let mailroot = scenario.mailroot
         let queue = QueueFolders(root: mailroot.queue)
         try queue.create()
 
@@ -106,7 +90,7 @@ struct CorruptQueueTests {
         // Nothing from the bad files was delivered anywhere.
         #expect(mailroot.files(in: mailroot.drop).count == 1)
         #expect(mailroot.files(in: mailroot.badmail).isEmpty)
-        withExtendedLifetime(dns) {}
+        withExtendedLifetime(scenario) {}
     }
 
     /// A queue file exactly as docs/queue-format.md describes it, for bob@localhost (recipient 0,

@@ -37,27 +37,11 @@ struct CrashSafetyTests {
     func repeatedKillsLoseNoMessage() async throws {
         let port = try freePort(host: Self.mxAddress)
         let server = try await SMTPTestServer(host: Self.mxAddress, port: port)
-        let dns = try await Dnsmasq(records: [
+        let scenario = try await Scenario(port: port, records: [
             .mx("crash.test", host: "mx.crash.test", preference: 10),
             .host("mx.crash.test", addresses: [Self.mxAddress]),
-        ])
-        let mailroot = try MailrootInstance(config: """
-            hostname = "mailroot.test"
-            local_domains = ["localhost"]
-
-            [pickup]
-            scan_interval = "1s"
-
-            [dns]
-            servers = ["127.0.0.1:\(dns.port)"]
-            timeout = "2s"
-
-            [delivery]
-            port = \(port)
-            retry = ["1s"]
-            expire = "1h"
-            connect_timeout = "5s"
-            """, label: "crash")
+        ], label: "crash")
+        let mailroot = scenario.mailroot
         let started = ContinuousClock.now
         try await mailroot.start()
 
@@ -81,7 +65,7 @@ struct CrashSafetyTests {
         #expect(kills.filter(\.interruptedWork).count == Self.killCount, "kills: \(kills)")
         try checkOutcome(mailroot, server: server, elapsed: ContinuousClock.now - started)
         checkPickupTakenOncePerRun(mailroot)
-        withExtendedLifetime(dns) {}
+        withExtendedLifetime(scenario) {}
     }
 
     /// A pickup file may be queued twice only across a crash (queued, killed before its removal
