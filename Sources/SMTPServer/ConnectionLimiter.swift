@@ -39,3 +39,25 @@ final class ConnectionLimiter: Sendable {
 
     var openConnections: Int { counts.withLock { $0.total } }
 }
+
+/// One admitted connection's slot, given back exactly once: when the session sends its closing
+/// reply (a client that reconnects the moment it reads `221` must find its slot free), or at the
+/// latest when the session ends.
+final class ConnectionSlot: Sendable {
+    private let limiter: ConnectionLimiter
+    private let address: String
+    private let released = Mutex(false)
+
+    init(limiter: ConnectionLimiter, address: String) {
+        self.limiter = limiter
+        self.address = address
+    }
+
+    func release() {
+        let first = released.withLock { released in
+            defer { released = true }
+            return !released
+        }
+        if first { limiter.release(address) }
+    }
+}

@@ -139,11 +139,13 @@ public final class SMTPServer: Service, Sendable {
             }
             return
         }
-        defer { limiter.release(client) }
+        let slot = ConnectionSlot(limiter: limiter, address: client)
+        defer { slot.release() }
         let id = sessions.add(connection.channel)
         defer { sessions.remove(id) }
         let session = SMTPSession(connection: connection, configuration: configuration, tlsContext: tlsContext,
-                                  receiver: receiver, authenticator: authenticator, port: port, logger: logger)
+                                  receiver: receiver, authenticator: authenticator, port: port, logger: logger,
+                                  releaseSlot: slot.release)
         do {
             try await session.run()
         } catch {

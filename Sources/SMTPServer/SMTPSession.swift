@@ -16,6 +16,8 @@ struct SMTPSession: Sendable {
     let authenticator: Authenticator
     let port: SMTPServerConfiguration.Port
     let logger: Logger
+    /// Frees this connection's slot in the limits; called just before the closing reply goes out.
+    let releaseSlot: @Sendable () -> Void
 
     var channel: any Channel { connection.channel }
 
@@ -32,6 +34,7 @@ struct SMTPSession: Sendable {
             var iterator = inbound.makeAsyncIterator()
             while true {
                 if try await process(&input, &machine, &output) == .close {
+                    releaseSlot()
                     try await flush(&output)
                     return
                 }
