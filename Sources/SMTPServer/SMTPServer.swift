@@ -183,7 +183,7 @@ public final class SMTPServer: Service, Sendable {
                                 try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: implicitTLS))
                             }
                             try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
-                            try child.pipeline.syncOperations.addHandler(InboundGate())
+                            try child.pipeline.syncOperations.addHandler(InboundGate(lineTimeout: idle))
                             return try NIOAsyncChannel<InboundChunk, Never>(wrappingChannelSynchronously: child)
                         }
                     }

@@ -191,3 +191,35 @@ func smugglingProbesNeverYieldASecondMessage(fake: String) async throws {
     }
     #expect(codes(replies) == [220, 250, 220, 503], "\(replies)")
 }
+
+@Test func clientDribblingOneLineSlowerThanTheTimeoutIsDisconnected() async throws {
+    // Each byte comes well within the idle timeout, so only the line deadline can end this session.
+    let configuration = testConfiguration { $0.idleTimeout = .milliseconds(600) }
+    try await withServer(configuration) { port, _ in
+        let (status, output) = try await python("""
+        import socket, sys, time
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+        s.settimeout(10)
+        assert s.recv(512).startswith(b"220")
+        start = time.monotonic()
+        reply = b""
+        for byte in b"EHLO slowloris.example":
+            try:
+                s.send(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.15)
+            s.setblocking(False)
+            try:
+                reply += s.recv(512)
+            except BlockingIOError:
+                pass
+            s.setblocking(True)
+            if reply:
+                break
+        print("ELAPSED", round(time.monotonic() - start, 2), "REPLY", reply)
+        """, port: port)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("REPLY b'421 4.4.2"), "the dribbling client must get 421: \(output)")
+    }
+}
