@@ -9,6 +9,8 @@ command -v dnsmasq >/dev/null 2>&1 || need_apt+=(dnsmasq-base)
 command -v swaks >/dev/null 2>&1 || need_apt+=(swaks)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v dig >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
+# swaks needs Net::SSLeay for --tls.
+perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || need_apt+=(libnet-ssleay-perl)
 [ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

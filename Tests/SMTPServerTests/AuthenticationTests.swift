@@ -159,8 +159,8 @@ func withAuthServer<Result: Sendable>(_ change: (inout SMTPServerConfiguration) 
         #expect(output.contains("421 4.7.0 Too many authentication failures") || output.contains("DISCONNECTED"), "\(output)")
     }
 
-    /// The installed swaks lacks Net::SSLeay, so it cannot speak TLS here; AUTH is offered to
-    /// it without TLS because 127.0.0.5 is loopback. Both mechanisms, outside the relay networks.
+    /// Without TLS: AUTH is offered because 127.0.0.5 is loopback. Both mechanisms, outside the
+    /// relay networks. (SwaksTLSTests does the same over STARTTLS.)
     @Test(arguments: ["PLAIN", "LOGIN"])
     func swaksAuthenticatesFromLoopbackAndRelays(mechanism: String) async throws {
         try requirePeer("swaks")
