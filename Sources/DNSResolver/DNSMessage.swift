@@ -9,6 +9,7 @@ public struct DNSRecordType: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let ns = DNSRecordType(rawValue: 2)
     public static let cname = DNSRecordType(rawValue: 5)
     public static let soa = DNSRecordType(rawValue: 6)
+    public static let ptr = DNSRecordType(rawValue: 12)
     public static let mx = DNSRecordType(rawValue: 15)
     public static let txt = DNSRecordType(rawValue: 16)
     public static let aaaa = DNSRecordType(rawValue: 28)
@@ -20,6 +21,7 @@ public struct DNSRecordType: RawRepresentable, Hashable, Sendable, CustomStringC
         case .ns: return "NS"
         case .cname: return "CNAME"
         case .soa: return "SOA"
+        case .ptr: return "PTR"
         case .mx: return "MX"
         case .txt: return "TXT"
         case .aaaa: return "AAAA"
@@ -30,7 +32,7 @@ public struct DNSRecordType: RawRepresentable, Hashable, Sendable, CustomStringC
 }
 
 /// One DNS message (RFC 1035 §4.1): the codec is pure, so hostile packets can be tested without
-/// sockets. Decoding parses MX, A, AAAA, CNAME and SOA; other types are kept as raw bytes.
+/// sockets. Decoding parses MX, A, AAAA, CNAME, PTR and SOA; other types are kept as raw bytes.
 /// Names are in presentation form without the trailing dot; case is preserved as received.
 public struct DNSMessage: Sendable, Hashable {
     public static let classIN: UInt16 = 1
@@ -82,6 +84,8 @@ public struct DNSMessage: Sendable, Hashable {
         case aaaa([UInt8])  // 16 octets
         case mx(preference: UInt16, exchange: String)
         case cname(String)
+        /// RFC 1035 §3.3.12: the name an `in-addr.arpa` / `ip6.arpa` name points to.
+        case ptr(String)
         case soa(StartOfAuthority)
         /// Any other type (and OPT): the RDATA as received.
         case other([UInt8])
@@ -207,6 +211,7 @@ extension DNSMessage {
             let preference = try reader.readUInt16()
             return .mx(preference: preference, exchange: try reader.readName())
         case .cname: return .cname(try reader.readName())
+        case .ptr: return .ptr(try reader.readName())
         case .soa:
             let primary = try reader.readName()
             let mailbox = try reader.readName()
@@ -258,7 +263,7 @@ extension DNSMessage.ResourceRecord {
         case .mx(let preference, let exchange):
             rdata.appendUInt16(preference)
             DNSName.encode(exchange, into: &rdata)
-        case .cname(let target): DNSName.encode(target, into: &rdata)
+        case .cname(let target), .ptr(let target): DNSName.encode(target, into: &rdata)
         case .soa(let soa):
             DNSName.encode(soa.primaryServer, into: &rdata)
             DNSName.encode(soa.mailbox, into: &rdata)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // SUMMARY
-//   DNSResolver: an asynchronous DNS stub resolver over SwiftNIO for MX, A and AAAA lookups.
+//   DNSResolver: an asynchronous DNS stub resolver over SwiftNIO for MX, A, AAAA and PTR lookups.
 //
 // DESCRIPTION
 //   Hand-written because glibc's res_nquery blocks a thread, has whole-second timeouts and hides
@@ -10,6 +10,7 @@
 //   over TCP when the answer is truncated, follows CNAME chains (at most 8 hops), and caches
 //   final answers by TTL. Answers keep three outcomes apart: records, NODATA (an empty array:
 //   the name exists, use the implicit MX) and NXDOMAIN (`DNSError.nameDoesNotExist`).
+//   `reverseName(of:)` returns a PTR name only once it resolves back to the same address (FCrDNS).
 //   `DNSMessage` is the pure RFC 1035 codec beneath it. The module knows nothing about mail.
 //
 // SAFETY
@@ -24,6 +25,7 @@
 // SEE ALSO
 //   RFC 1035 (messages, §4.1.4 compression, §4.2.2 TCP), RFC 2308 (negative caching),
 //   RFC 5452 (spoofing resilience), RFC 6891 (EDNS0), RFC 7766 (TCP), RFC 7505 (null MX),
+//   RFC 3596 §2.5 (ip6.arpa),
 //   RFC 5321 §5.1 (how the Delivery module uses these answers).
 
 import NIOCore
