@@ -80,7 +80,7 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
     let resolver = MXResolver(configuration: DNSConfiguration(
         servers: dnsServers, timeout: .nanoseconds(Int64(configuration.dns.timeout.inSeconds * 1e9))))
 
-    let listener = smtpServerConfiguration(configuration)
+    let listener = smtpServerConfiguration(configuration, resolver: resolver)
     var outbound = deliveryConfiguration(configuration, folders: folders)
     outbound.selfAddresses = selfAddresses(of: listener?.listen ?? [])
     let delivery = DeliveryScheduler(configuration: outbound,

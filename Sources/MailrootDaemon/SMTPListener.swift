@@ -1,24 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
+import DNSResolver
 import Logging
 import NIOCore
 import SMTPServer
 import ServiceLifecycle
 
 /// The `[smtp]` table and the top-level keys it shares, as the listener's own configuration;
-/// nil when no listen, submission or submissions address is configured.
-func smtpServerConfiguration(_ configuration: MailrootConfiguration) -> SMTPServerConfiguration? {
+/// nil when no listen, submission or submissions address is configured. With `resolver`, the
+/// client's forward-confirmed reverse name goes into `Received:`.
+func smtpServerConfiguration(_ configuration: MailrootConfiguration,
+                             resolver: MXResolver? = nil) -> SMTPServerConfiguration? {
     let smtp = configuration.smtp
     guard !smtp.listen.isEmpty || !smtp.submission.isEmpty || !smtp.submissions.isEmpty else { return nil }
     var tls: SMTPServerConfiguration.TLSFiles?
     if let certificate = smtp.tlsCertificate, let key = smtp.tlsKey {
         tls = .init(certificateChainPath: certificate, privateKeyPath: key)
     }
-    return SMTPServerConfiguration(
+    var server = SMTPServerConfiguration(
         listen: smtp.listen, hostname: configuration.hostname, maximumMessageSize: configuration.maxMessageSize,
         relayNetworks: smtp.relayNetworks, localDomains: Set(configuration.localDomains),
         maximumRecipients: smtp.maxRecipients, maximumConnections: smtp.maxConnections,
         maximumConnectionsPerIP: smtp.maxConnectionsPerIP, idleTimeout: smtp.idleTimeout, tls: tls,
         submission: smtp.submission, submissions: smtp.submissions, users: smtp.users)
+    if let resolver {
+        // A DNS failure is recorded like a missing or unconfirmed name: address only (Postfix's "unknown").
+        server.reverseLookup = { address in (try? await resolver.reverseName(of: address)) ?? nil }
+    }
+    return server
 }
 
 /// The addresses, with their ports, that reach our own listener: an MX that resolves to one of

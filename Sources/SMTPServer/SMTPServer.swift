@@ -145,7 +145,11 @@ public final class SMTPServer: Service, Sendable {
         defer { sessions.remove(id) }
         let session = SMTPSession(connection: connection, configuration: configuration, tlsContext: tlsContext,
                                   receiver: receiver, authenticator: authenticator, port: port, logger: logger,
-                                  releaseSlot: slot.release)
+                                  releaseSlot: slot.release,
+                                  clientName: ClientNameLookup(address: connection.channel.remoteAddress,
+                                                               lookup: configuration.reverseLookup,
+                                                               timeout: configuration.reverseLookupTimeout))
+        defer { session.clientName.cancel() }
         do {
             try await session.run()
         } catch {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import NIOCore
 import SMTPProtocol
 
 /// Everything the listener needs; the daemon fills it from `[smtp]` in mailroot.toml. The
@@ -54,6 +55,17 @@ public struct SMTPServerConfiguration: Sendable, Hashable {
     public var users: [String: PasswordHash]
     /// Failed AUTH attempts per session before `421 4.7.0`.
     public var maximumAuthenticationFailures: Int
+    /// Finds the client's (forward-confirmed) name for the `Received:` field; nil: only the
+    /// address is recorded. Started when a client connects, beside the greeting, never before it.
+    public var reverseLookup: (@Sendable (SocketAddress) async -> String?)? {
+        get { reverseLookupHook?.lookup }
+        set { reverseLookupHook = newValue.map(ReverseLookupHook.init) }
+    }
+    /// How long, from the connection's start, a message waits for `reverseLookup` before its
+    /// `Received:` field is written with the address only (a slow resolver must not stall mail).
+    public var reverseLookupTimeout: Duration = .seconds(5)
+    /// The closure in a class, so the configuration stays Hashable (by the hook's identity).
+    var reverseLookupHook: ReverseLookupHook?
 
     public init(listen: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 2525)],
                 hostname: String,
@@ -115,4 +127,14 @@ public struct SMTPServerConfiguration: Sendable, Hashable {
             authenticationAvailable: !users.isEmpty, clientIsLoopback: clientIsLoopback,
             authenticationRequired: submission, maximumAuthenticationFailures: maximumAuthenticationFailures)
     }
+}
+
+/// A reverse-lookup closure with identity, for `SMTPServerConfiguration`'s Hashable conformance.
+final class ReverseLookupHook: Sendable, Hashable {
+    let lookup: @Sendable (SocketAddress) async -> String?
+
+    init(_ lookup: @escaping @Sendable (SocketAddress) async -> String?) { self.lookup = lookup }
+
+    static func == (lhs: ReverseLookupHook, rhs: ReverseLookupHook) -> Bool { lhs === rhs }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

@@ -18,6 +18,8 @@ struct SMTPSession: Sendable {
     let logger: Logger
     /// Frees this connection's slot in the limits; called just before the closing reply goes out.
     let releaseSlot: @Sendable () -> Void
+    /// The client's reverse name, looked up beside the dialogue for the `Received:` field.
+    let clientName: ClientNameLookup
 
     var channel: any Channel { connection.channel }
 
@@ -113,7 +115,7 @@ struct SMTPSession: Sendable {
             let queueID = QueueID.generate()
             let tlsVersion = await negotiatedTLSVersion()
             let received = ReceivedField.make(transaction: transaction, clientAddress: channel.remoteAddress,
-                                              hostname: configuration.hostname, tlsVersion: tlsVersion, queueID: queueID)
+                                              clientName: await clientName.name, hostname: configuration.hostname, tlsVersion: tlsVersion, queueID: queueID)
             let message = ReceivedMessage(
                 queueID: queueID, envelope: transaction.envelope, content: received + transaction.content,
                 hasEightBitContent: transaction.hasEightBitContent, smtpUTF8: transaction.smtpUTF8,
