@@ -82,7 +82,7 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
 
     let listener = smtpServerConfiguration(configuration, resolver: resolver)
     var outbound = deliveryConfiguration(configuration, folders: folders)
-    outbound.selfAddresses = selfAddresses(of: listener?.listen ?? [])
+    outbound.selfAddresses = selfAddresses(of: listener.map { $0.listen + $0.submission + $0.submissions } ?? [])
     let delivery = DeliveryScheduler(configuration: outbound,
                                      queue: queue, badmail: badmail, resolver: resolver, logger: logger)
     PickupWatcher.reconcileClaimedFiles(in: folders.pickup, queued: Set(recovered.map(\.id)))
