@@ -9,6 +9,7 @@ let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let collections = Target.Dependency.product(name: "Collections", package: "swift-collections")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 
 let package = Package(
     name: "mailroot",
@@ -25,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Row 0: vocabulary and crash-safe files.
@@ -38,18 +41,19 @@ let package = Package(
         .target(name: "SMTPClient", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging]),
         .target(name: "Bounce", dependencies: ["MailMessage"]),
         // Row 3: the jobs.
-        .target(name: "Pickup", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging, lifecycle, nio, nioPosix]),
+        .target(name: "Pickup", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging, lifecycle, nio, nioPosix, metrics]),
         .target(name: "SMTPServer", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging, lifecycle,
                                                   .product(name: "Crypto", package: "swift-crypto"),
                                                   .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(name: "Delivery", dependencies: [
             "MailQueue", "SMTPClient", "DNSResolver", "Bounce", "SMTPProtocol", "MailMessage", "SafeIO",
-            logging, lifecycle, collections, nio, nioPosix,
+            logging, lifecycle, collections, nio, nioPosix, metrics,
         ]),
         // Row 4: the daemon assembled from a config file.
         .target(name: "MailrootDaemon", dependencies: [
             "Pickup", "Delivery", "MailQueue", "DNSResolver", "SMTPClient", "SMTPServer", "MailMessage", "SafeIO",
             logging, lifecycle, nio, nioPosix, .product(name: "TOMLKit", package: "TOMLKit"),
+            metrics, .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // Row 5: commands; top: the executable.
         .target(name: "MailrootCommands", dependencies: [

@@ -50,6 +50,9 @@ public actor DeliveryScheduler: Service {
     private var domainsWaitingForSlot = Deque<String>()
     private var stopping = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Beats on every tick of `run`; the daemon's `/healthz` reads it.
+    public nonisolated let heartbeat = DeliveryHeartbeat()
+    private var lastOccupancyUpdate = Date.distantPast
 
     public init(configuration: DeliveryConfiguration, queue: Queue, badmail: Badmail, resolver: MXResolver,
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -94,12 +97,23 @@ public actor DeliveryScheduler: Service {
         await withGracefulShutdownHandler {
             while !self.stopping, !Task.isCancelled {
                 await self.dispatchDueEntries()
+                await self.tickMetrics()
                 try? await Task.sleep(for: .milliseconds(250))
             }
         } onGracefulShutdown: {
             Task { await self.beginShutdown() }
         }
         await waitForWorkers()
+    }
+
+    /// Queue gauges at most once a second: the pass over the queue's index is O(n) and the tick
+    /// runs four times a second.
+    private func tickMetrics() async {
+        let now = Date()
+        heartbeat.beat(at: now)
+        guard now.timeIntervalSince(lastOccupancyUpdate) >= 1 else { return }
+        lastOccupancyUpdate = now
+        DeliveryMetrics.record(await queue.occupancy(), now: now)
     }
 
     private func beginShutdown() {
@@ -171,6 +185,7 @@ public actor DeliveryScheduler: Service {
             return
         }
         activeWorkers += 1
+        DeliveryMetrics.activeConnections.record(activeWorkers)
         workersPerDomain[domain] = running + 1
         let courier = configuration.localDomains.contains(domain) ? localCourier : remoteCourier
         Task { await self.runWorker(domain: domain, courier: courier) }
@@ -206,6 +221,7 @@ public actor DeliveryScheduler: Service {
 
     private func workerEnded(domain: String) {
         activeWorkers -= 1
+        DeliveryMetrics.activeConnections.record(activeWorkers)
         let remaining = (workersPerDomain[domain] ?? 1) - 1
         workersPerDomain[domain] = remaining == 0 ? nil : remaining
         if pendingWork[domain]?.isEmpty == true { pendingWork[domain] = nil }

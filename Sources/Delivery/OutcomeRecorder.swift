@@ -39,12 +39,18 @@ struct OutcomeRecorder: Sendable {
             switch decision {
             case .delivered(let reply):
                 recordOutcomes.append(.delivered(index: index, reply: reply))
+                DeliveryMetrics.delivered.increment()
+                if !configuration.localDomains.contains(work.domain) {
+                    DeliveryMetrics.latency.recordSeconds(max(0, now.timeIntervalSince(entry.arrival)))
+                }
                 logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(Self.dsn(reply) ?? "2.0.0"), status=sent (\(reply))")
             case .deferred(let until, let code, let reply):
                 recordOutcomes.append(.deferred(index: index, reply: reply, nextAttempt: until))
+                DeliveryMetrics.deferred.increment()
                 logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(code), status=deferred (\(reply))")
             case .bounced(let code, let reply):
                 recordOutcomes.append(.failed(index: index, reply: reply))
+                DeliveryMetrics.bounced.increment()
                 failed.append(FailedRecipient(recipient: status.recipient, status: code, diagnostic: Self.diagnostic(reply),
                                               remoteMTA: report.relay == "none" || report.relay == "local" ? nil : "dns; \(Self.hostName(report.relay))",
                                               lastAttempt: now))
@@ -94,6 +100,7 @@ struct OutcomeRecorder: Sendable {
                 try badmail.write(message: entry.message, originalName: "queue \(entry.id)", reason: reason,
                                   status: failed[0].status)
             }
+            DeliveryMetrics.badmailed(failed[0].status)
             logger.warning("\(entry.id): null sender, not bounced; copied to badmail/\(name)")
             return nil
         }

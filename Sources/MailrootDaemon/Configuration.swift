@@ -23,6 +23,7 @@
 //   ConfigurationSMTP.swift, ConfigurationUnits.swift, ConfigurationAddresses.swift, ConfigurationSystem.swift,
 //   docs/configuration.md, contrib/mailroot.toml.
 import Logging
+import SMTPServer
 
 public struct MailrootConfiguration: Sendable, Equatable {
     /// `root` as written: the directory holding pickup/, queue/, drop/, badmail/.
@@ -37,6 +38,8 @@ public struct MailrootConfiguration: Sendable, Equatable {
     public var maxMessageSize: Int = 35 * 1024 * 1024
     /// More Received: fields than this is taken as a mail loop (RFC 5321 §6.3).
     public var maxReceivedHeaders: Int = 30
+    /// Where `/metrics` and `/healthz` are served; nil (`metrics_listen = ""`, the default) is off.
+    public var metricsListen: SMTPServerConfiguration.ListenAddress?
     public var pickup = Pickup()
     public var dns: DNS
     public var delivery = Delivery()

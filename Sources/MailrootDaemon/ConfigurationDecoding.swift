@@ -29,6 +29,7 @@ extension MailrootConfiguration {
         if let table = try top["delivery"]?.table() { try configuration.delivery.read(table) }
         if let table = try top["smtp"]?.table() { try configuration.smtp.read(table, workingDirectory: environment.workingDirectory) }
         if let table = try top["log"]?.table() { try configuration.log.read(table) }
+        try configuration.checkMetricsListen(top["metrics_listen"])
         return configuration
     }
 
@@ -54,6 +55,7 @@ extension MailrootConfiguration {
         }
         if let value = top["max_message_size"] { maxMessageSize = try value.size() }
         if let value = top["max_received_headers"] { maxReceivedHeaders = try value.integer(in: 1...Int.max) }
+        if let value = top["metrics_listen"] { metricsListen = try readMetricsListen(value) }
     }
 }
 

@@ -7,7 +7,7 @@
 // DESCRIPTION
 //   `buildDaemon(configuration:logger:)` is what `mailroot serve` runs and what the integration
 //   tests call with a temporary root. Services are listed in dependency order: delivery first,
-//   then pickup, the SMTP listener last. ServiceGroup stops them in reverse order, so on SIGTERM
+//   then pickup, the SMTP listener last (the metrics endpoint, when on, before all of them). ServiceGroup stops them in reverse order, so on SIGTERM
 //   the listener closes its sockets (open sessions get 421 4.3.2) and pickup stops taking files
 //   before delivery stops. Both doors feed the same queue and hand each new entry to delivery.
 //
@@ -109,6 +109,13 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
         services.append(.init(service: SMTPListenerService(server: server, logger: logger)))
     } else {
         logger.info("smtp: listener off (listen = [])")
+    }
+
+    if let address = configuration.metricsListen {
+        let health = HealthCheck(queueDirectory: folders.queue, heartbeat: delivery.heartbeat)
+        // First in the list, so it is stopped last and still answers while the others drain.
+        services.insert(.init(service: MetricsHTTPServer(address: address, registry: DaemonMetrics.registry,
+                                                         health: health, logger: logger)), at: 0)
     }
 
     logger.info("mailroot: serving \(folders.root) as \(configuration.hostname); local domains: \(configuration.localDomains.joined(separator: ", "))")

@@ -30,6 +30,7 @@ struct QueueMessageReceiver: MessageReceiver {
             logger.warning("\(message.queueID): smtp refused from \(message.sourceDescription): \(error)")
             throw Self.refusal(for: error)
         }
+        DaemonMetrics.smtpReceived.increment()
         // The queue logs "ID: client=smtp:[address], from=..., nrcpt=..., size=..." itself.
         await onQueued(entry)
         return .queued(entry.id)

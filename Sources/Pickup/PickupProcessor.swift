@@ -166,6 +166,7 @@ struct PickupProcessor: Sendable {
             await release((path as NSString).lastPathComponent, originalName: name)
             return
         }
+        PickupMetrics.pickedUp.increment()
         logger.info("\(id): pickup file=\(name), size=\(size), from=<\(parsed.envelope.senderText)>, nrcpt=\(parsed.envelope.recipients.count)")
         do {
             // No directory fsync needed: a claimed file that survives a crash is matched to its
@@ -182,6 +183,7 @@ struct PickupProcessor: Sendable {
             let badName = try await threadPool.runIfActive { [badmail] in
                 try badmail.move(fileAt: path, originalName: name, reason: reason, status: status)
             }
+            PickupMetrics.badmailed(status)
             logger.warning("pickup: file=\(name) moved to badmail/\(badName): \(status) \(reason)")
         } catch {
             logger.error("pickup: file=\(name) refused (\(status) \(reason)) but could not be moved to badmail: \(error); left in place")

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+import SMTPServer
+import Synchronization
+
+/// The `metrics_listen` endpoint: a minimal HTTP/1.1 responder for Prometheus scrapes and health
+/// probes. GET (or HEAD) `/metrics` gives the registry in the Prometheus text format 0.0.4,
+/// `/healthz` gives HealthCheck's verdict; anything else 404, any other method 405.
+///
+/// One request per connection, answered with `Connection: close`: scrapers reconnect anyway, and
+/// no keep-alive state means nothing for an idle client to hold. A connection that has not been
+/// answered within `requestTimeout` is closed (slowloris), at most `maxConnections` are served at
+/// once, and request bodies are discarded unread beyond NIOHTTP1's own header-size limit.
+struct MetricsHTTPServer: Service {
+    let address: SMTPServerConfiguration.ListenAddress
+    let registry: PrometheusCollectorRegistry
+    let health: HealthCheck
+    let logger: Logger
+    var group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    var requestTimeout: TimeAmount = .seconds(10)
+    var maxConnections = 32
+
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    func run() async throws {
+        let server: NIOAsyncChannel<Connection, Never>
+        do {
+            server = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: address.host, port: address.port) { child in
+                    child.eventLoop.makeCompletedFuture {
+                        try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        return try Connection(wrappingChannelSynchronously: child)
+                    }
+                }
+        } catch {
+            throw DaemonError(description: "metrics_listen: cannot listen on \(address): \(error)")
+        }
+        logger.info("metrics: serving /metrics and /healthz on \(server.channel.localAddress?.description ?? "\(address)")")
+        let slots = ConnectionSlots(limit: maxConnections)
+        await withGracefulShutdownHandler {
+            try? await server.executeThenClose { connections in
+                await withDiscardingTaskGroup { tasks in
+                    do {
+                        for try await connection in connections {
+                            guard slots.take() else {
+                                connection.channel.close(promise: nil)
+                                continue
+                            }
+                            tasks.addTask {
+                                await serve(connection)
+                                slots.release()
+                            }
+                        }
+                    } catch {
+                        logger.debug("metrics listener stopped: \(error)")
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ connection: Connection) async {
+        let channel = connection.channel
+        let deadline = channel.eventLoop.scheduleTask(in: requestTimeout) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        try? await connection.executeThenClose { inbound, outbound in
+            var head: HTTPRequestHead?
+            for try await part in inbound {
+                switch part {
+                case .head(let requestHead): head = requestHead
+                case .body: continue
+                case .end:
+                    guard let head else { return }
+                    let (status, contentType, body) = respond(to: head)
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: contentType)
+                    headers.add(name: "Content-Length", value: String(body.count))
+                    headers.add(name: "Connection", value: "close")
+                    try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+                    if head.method != .HEAD {
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
+                    }
+                    try await outbound.write(.end(nil))
+                    return
+                }
+            }
+        }
+    }
+
+    func respond(to head: HTTPRequestHead) -> (HTTPResponseStatus, String, [UInt8]) {
+        guard head.method == .GET || head.method == .HEAD else {
+            return (.methodNotAllowed, "text/plain; charset=utf-8", Array("only GET and HEAD\n".utf8))
+        }
+        // The query string is ignored, as Prometheus servers do for `/metrics?...` probes.
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        switch path {
+        case "/metrics":
+            return (.ok, "text/plain; version=0.0.4; charset=utf-8", registry.emitToBuffer())
+        case "/healthz":
+            let verdict = health.check()
+            return (verdict.healthy ? .ok : .serviceUnavailable, "text/plain; charset=utf-8", Array(verdict.text.utf8))
+        default:
+            return (.notFound, "text/plain; charset=utf-8", Array("not found; try /metrics or /healthz\n".utf8))
+        }
+    }
+}
+
+/// Connections being served, shared by the accept loop and the connection tasks.
+private final class ConnectionSlots: Sendable {
+    private let used = Mutex(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func take() -> Bool {
+        used.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func release() { used.withLock { $0 -= 1 } }
+}

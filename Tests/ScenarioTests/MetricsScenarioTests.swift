@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import MailrootTestSupport
+import Testing
+
+/// `metrics_listen` seen from outside: a known run of the real binary, then a plain HTTP scrape.
+@Suite struct MetricsScenarioTests {
+    @Test func scrapeAfterAKnownRunCountsEachMessageAndBadFileExactlyOnce() async throws {
+        let metricsPort = try freePort()
+        let scenario = try await Scenario(port: Scenario.mxPort, records: [],
+                                          settings: "metrics_listen = \"127.0.0.1:\(metricsPort)\"")
+        try await scenario.mailroot.start()
+        // Services start after "mailroot: serving" is logged; the endpoint says when it is bound.
+        try await scenario.mailroot.waitForLog(containing: "metrics: serving")
+        for index in 1...3 {
+            try scenario.mailroot.dropIntoPickup(mail(from: "me@example.test", to: ["you@localhost"], subject: "m\(index)"))
+        }
+        try scenario.mailroot.dropIntoPickup("From: me@example.test\nSubject: no recipient\n\nnobody\n")
+        try await scenario.mailroot.waitForFiles(in: scenario.mailroot.drop, count: 3)
+        try await scenario.mailroot.waitForFiles(in: scenario.mailroot.badmail, count: 2)
+
+        // The counters are bumped just after the files appear; wait for the queue gauge's next
+        // update (once a second) to see the queue empty, which also covers those few instructions.
+        let samples = try await scrape(port: metricsPort, until: { $0["mailroot_queue_messages"] == 0 && $0["mailroot_delivered_total"] == 3 })
+        #expect(samples["mailroot_pickup_messages_total"] == 3)
+        #expect(samples["mailroot_delivered_total"] == 3)
+        #expect(samples["mailroot_badmail_total{reason_class=\"5.1\"}"] == 1)
+        #expect(samples.filter { $0.key.hasPrefix("mailroot_badmail_total") }.values.reduce(0, +) == 1)
+        #expect(samples["mailroot_deferred_total"] ?? 0 == 0)
+        #expect(samples["mailroot_bounced_total"] ?? 0 == 0)
+        #expect(samples["mailroot_queue_oldest_seconds"] == 0)
+        #expect(samples["mailroot_delivery_active_connections"] == 0)
+
+        let health = try await httpGet(port: metricsPort, path: "/healthz")
+        #expect(health.status == 200)
+        #expect(health.body == "ok\n")
+        #expect(try await httpGet(port: metricsPort, path: "/nothing").status == 404)
+    }
+
+    @Test func messageReceivedOverSMTPAndRelayedIsCountedWithItsLatency() async throws {
+        let mx = try await SMTPTestServer(host: Loopback.next(), port: Scenario.mxPort)
+        defer { mx.stop() }
+        let (metricsPort, smtpPort) = (try freePort(), try freePort())
+        let scenario = try await Scenario(
+            port: Scenario.mxPort,
+            records: [.mx("remote.test", host: "mx.remote.test", preference: 10), .host("mx.remote.test", addresses: [mx.host])],
+            settings: """
+                metrics_listen = "127.0.0.1:\(metricsPort)"
+
+                [smtp]
+                listen = ["127.0.0.1:\(smtpPort)"]
+
+                """, label: "metrics-smtp")
+        try await scenario.mailroot.start()
+        try await scenario.mailroot.waitForLog(containing: "metrics: serving")
+        try await scenario.mailroot.waitForLog(containing: "smtp: listening on")
+        let run = try await runClient("swaks", ["--server", "127.0.0.1:\(smtpPort)", "--from", "me@origin.test",
+                                                "--to", "friend@remote.test", "--silent", "2"], in: scenario.mailroot.directory)
+        try #require(run.status == 0, "\(run.output)\n--- mailroot log ---\n\(scenario.mailroot.log)")
+        _ = try await mx.waitForMessages(count: 1)
+
+        let samples = try await scrape(port: metricsPort, until: { $0["mailroot_delivery_latency_seconds_count"] == 1 })
+        #expect(samples["mailroot_smtp_received_total"] == 1)
+        #expect(samples["mailroot_pickup_messages_total"] == 0)
+        #expect(samples["mailroot_delivered_total"] == 1)
+        #expect(samples["mailroot_delivery_latency_seconds_count"] == 1)
+        #expect(samples["mailroot_delivery_latency_seconds_bucket{le=\"+Inf\"}"] == 1)
+        #expect((samples["mailroot_delivery_latency_seconds_sum"] ?? -1) >= 0)
+    }
+
+    @Test func healthzTurns503WhenTheQueueDirectoryIsNotWritable() async throws {
+        let metricsPort = try freePort()
+        let scenario = try await Scenario(port: Scenario.mxPort, records: [],
+                                          settings: "metrics_listen = \"127.0.0.1:\(metricsPort)\"")
+        try await scenario.mailroot.start()
+        // Services start after "mailroot: serving" is logged; the endpoint says when it is bound.
+        try await scenario.mailroot.waitForLog(containing: "metrics: serving")
+        #expect(try await httpGet(port: metricsPort, path: "/healthz").status == 200)
+        // Root ignores mode bits, so the queue is made unreachable instead: renamed away.
+        let moved = scenario.mailroot.queue + ".away"
+        #expect(rename(scenario.mailroot.queue, moved) == 0)
+        defer { _ = rename(moved, scenario.mailroot.queue) }
+        let sick = try await httpGet(port: metricsPort, path: "/healthz")
+        #expect(sick.status == 503)
+        #expect(sick.body.contains("not writable"))
+    }
+}
+
+/// Scrapes until `done` holds for the parsed samples (a test's event that another process
+/// cannot signal), at most 10 s; returns the last scrape.
+private func scrape(port: Int, until done: ([String: Double]) -> Bool) async throws -> [String: Double] {
+    let deadline = ContinuousClock.now + .seconds(10)
+    var samples: [String: Double] = [:]
+    repeat {
+        let response = try await httpGet(port: port, path: "/metrics")
+        #expect(response.status == 200)
+        samples = parseExposition(response.body)
+        if done(samples) { return samples }
+        try await Task.sleep(for: .milliseconds(100))
+    } while ContinuousClock.now < deadline
+    return samples
+}
+
+/// "name{labels} value" lines of the Prometheus text format; comments skipped.
+private func parseExposition(_ text: String) -> [String: Double] {
+    var samples: [String: Double] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        samples[String(line[..<space])] = value
+    }
+    return samples
+}
+
+/// A plain HTTP/1.1 GET over a socket: the server answers with `Connection: close`, so the
+/// response is everything read until EOF.
+private func httpGet(port: Int, path: String) async throws -> (status: Int, body: String) {
+    try await Task.detached {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        guard send(fd, request, request.count, 0) == request.count else { throw POSIXError(.EIO) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count >= 0 else { throw POSIXError(.ETIMEDOUT) }
+            if count == 0 { break }
+            response += buffer[..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { throw POSIXError(.EPROTO) }
+        let statusLine = text[..<split.lowerBound].split(separator: "\r\n").first ?? ""
+        let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (status, String(text[split.upperBound...]))
+    }.value
+}
