@@ -44,11 +44,12 @@ struct QueueCommand: ParsableCommand {
 
 /// `--config FILE`, shared by the read-only commands: the same file `serve` is given.
 struct ConfigOption: ParsableArguments {
-    @Option(name: .shortAndLong, help: "The TOML config file (default: ./mailroot as the root, as serve does).")
+    @Option(name: .shortAndLong, help: "The TOML config file (default: $MAILROOT_CONFIG, else ./mailroot as the root, as serve does).")
     var config: String?
 
     func load() throws -> MailrootConfiguration {
-        guard let config else {
+        // MAILROOT_CONFIG as for sendmail: `mailq`, like `sendmail`, is called without our flags.
+        guard let config = config ?? ProcessInfo.processInfo.environment["MAILROOT_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             return MailrootConfiguration.defaults(workingDirectory: FileManager.default.currentDirectoryPath)
         }
         do {
