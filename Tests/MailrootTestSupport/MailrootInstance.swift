@@ -21,7 +21,11 @@ public final class MailrootInstance: @unchecked Sendable {
         configPath = directory.file("mailroot.toml")
         // No SMTP listener unless the test asks for one: the default 127.0.0.1:2525 would be shared by every test.
         let listener = config.contains("[smtp]") ? "" : "\n[smtp]\nlisten = []\n"
-        try "root = \"\(directory.file("root"))\"\n\(config)\n\(listener)".write(toFile: configPath, atomically: true, encoding: .utf8)
+        // Never the machine's resolver (the default is /etc/resolv.conf): a test that needs DNS names
+        // its dnsmasq; any other lookup goes to a loopback port where nothing answers.
+        let resolver = config.contains("[dns]") ? "" : "\n[dns]\nservers = [\"127.0.0.1:1\"]\ntimeout = \"1s\"\n"
+        try "root = \"\(directory.file("root"))\"\n\(config)\n\(listener)\(resolver)"
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     deinit { process?.stop() }
