@@ -85,45 +85,39 @@ import Testing
         #expect(scenario.mailroot.log.contains("relay=plain.test[\(server.host)]:\(port)"))
     }
 
-    @Test func serverOfferingStartTLSWithASelfSignedCertificateGetsTheMessageOverTLS() async throws {
+    /// Delivers one message to `domain`, whose only MX offers STARTTLS with a self-signed
+    /// certificate (or, with `brokenTLS`, a handshake mailroot cannot complete); returns what the
+    /// MX received and mailroot's log once the message has left the queue.
+    private func deliverToTLSExchanger(domain: String, brokenTLS: Bool) async throws -> (SMTPTestServer.ReceivedMessage, String) {
         let certificates = try TemporaryDirectory("tls")
-        let (certificate, key) = try await makeSelfSignedCertificate(commonName: "mx.tls.test", in: certificates)
-
+        let (certificate, key) = try await makeSelfSignedCertificate(commonName: "mx.\(domain)", in: certificates)
         let port = Scenario.mxPort
         var options = SMTPTestServer.Options()
         options.tlsCertificate = certificate
         options.tlsKey = key
-        let mx = try await FakeMX(name: "mx.tls.test", port: port, options: options)
-        let scenario = try await Scenario(port: port, records: mx.records(for: "tls.test"))
+        options.brokenTLS = brokenTLS
+        let mx = try await FakeMX(name: "mx.\(domain)", port: port, options: options)
+        let scenario = try await Scenario(port: port, records: mx.records(for: domain))
         try await scenario.mailroot.start()
-        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["b@tls.test"], subject: "secret"))
+        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["b@\(domain)"], subject: "over TLS?"))
         let id = try await scenario.queueID(ofPickupFile: name)
         let received = try await mx.server.waitForMessages(count: 1)
-        #expect(received[0].tls)
-        #expect(received[0].recipients == ["b@tls.test"])
+        #expect(received[0].recipients == ["b@\(domain)"])
         try await scenario.waitUntilRemoved(id)
-        #expect(!scenario.mailroot.log.contains("retrying without TLS"))
+        return (received[0], scenario.mailroot.log)
+    }
+
+    @Test func serverOfferingStartTLSWithASelfSignedCertificateGetsTheMessageOverTLS() async throws {
+        let (received, log) = try await deliverToTLSExchanger(domain: "tls.test", brokenTLS: false)
+        #expect(received.tls)
+        #expect(!log.contains("retrying without TLS"))
     }
 
     @Test func failedTLSHandshakeIsFollowedByDeliveryWithoutTLS() async throws {
-        let certificates = try TemporaryDirectory("tls")
-        let (certificate, key) = try await makeSelfSignedCertificate(commonName: "mx.oldtls.test", in: certificates)
-        let port = Scenario.mxPort
-        var options = SMTPTestServer.Options()
-        options.tlsCertificate = certificate
-        options.tlsKey = key
-        options.brokenTLS = true
-        let mx = try await FakeMX(name: "mx.oldtls.test", port: port, options: options)
-        let scenario = try await Scenario(port: port, records: mx.records(for: "oldtls.test"))
-        try await scenario.mailroot.start()
-        let name = try scenario.mailroot.dropIntoPickup(mail(from: "a@origin.test", to: ["b@oldtls.test"], subject: "plain after all"))
-        let id = try await scenario.queueID(ofPickupFile: name)
-        let received = try await mx.server.waitForMessages(count: 1)
-        #expect(!received[0].tls)
-        #expect(received[0].recipients == ["b@oldtls.test"])
-        try await scenario.waitUntilRemoved(id)
-        #expect(scenario.mailroot.log.contains("TLS handshake failed"))
-        #expect(scenario.mailroot.log.contains("retrying without TLS"))
+        let (received, log) = try await deliverToTLSExchanger(domain: "oldtls.test", brokenTLS: true)
+        #expect(!received.tls)
+        #expect(log.contains("TLS handshake failed"))
+        #expect(log.contains("retrying without TLS"))
     }
 
     @Test func hundredAndFiftyRecipientsOfOneDomainGoInTwoTransactions() async throws {

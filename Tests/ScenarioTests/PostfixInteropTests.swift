@@ -41,22 +41,9 @@ import Testing
         let mx = try await SMTPTestServer(host: "127.0.90.10", port: Scenario.mxPort)
         defer { mx.stop() }
         let listen = try freePort()
-        let scenario = try await Scenario(
-            port: Scenario.mxPort,
-            records: [.mx("remote.test", host: "mx.remote.test", preference: 10), .host("mx.remote.test", addresses: [mx.host])],
-            settings: """
-
-                [smtp]
-                listen = ["127.0.0.1:\(listen)"]
-                relay_networks = ["127.0.0.2/32"]
-                tls_certificate = "\(certificate)"
-                tls_key = "\(key)"
-
-                [[smtp.users]]
-                name = "app1"
-                password_hash = "\(hash)"
-
-                """, label: "postfix-relay")
+        let scenario = try await Scenario.authenticatedListener(
+            ports: "listen = [\"127.0.0.1:\(listen)\"]", relayNetworks: "127.0.0.2/32",
+            certificate: certificate, key: key, passwordHash: hash, remoteMX: mx, label: "postfix-relay")
         try await scenario.mailroot.start()
         try await scenario.mailroot.waitForLog(containing: "smtp: listening on 127.0.0.1:\(listen)")
 

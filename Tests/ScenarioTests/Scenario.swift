@@ -161,3 +161,28 @@ func makeSelfSignedCertificate(commonName: String, in directory: TemporaryDirect
     try #require(status == 0, "openssl failed: \(openssl.output)")
     return (certificate, key)
 }
+
+extension Scenario {
+    /// A scenario whose mailroot has an SMTP listener with TLS and one `[[smtp.users]]` user `app1`,
+    /// and whose DNS sends `remote.test` to `mx`. `ports` is the `[smtp]` port lines (listen,
+    /// submission, …) and `relayNetworks` the networks that may relay without AUTH.
+    static func authenticatedListener(ports: String, relayNetworks: String, certificate: String, key: String,
+                                      passwordHash: String, remoteMX mx: SMTPTestServer, label: String) async throws -> Scenario {
+        try await Scenario(
+            port: mxPort,
+            records: [.mx("remote.test", host: "mx.remote.test", preference: 10), .host("mx.remote.test", addresses: [mx.host])],
+            settings: """
+
+                [smtp]
+                \(ports)
+                relay_networks = ["\(relayNetworks)"]
+                tls_certificate = "\(certificate)"
+                tls_key = "\(key)"
+
+                [[smtp.users]]
+                name = "app1"
+                password_hash = "\(passwordHash)"
+
+                """, label: label)
+    }
+}

@@ -71,24 +71,13 @@ import Testing
         let mx = try await SMTPTestServer(host: "127.0.70.\(10 + n % 200)", port: Scenario.mxPort)
         defer { mx.stop() }
         let (relay, submission, submissions) = (try freePort(), try freePort(), try freePort())
-        let scenario = try await Scenario(
-            port: Scenario.mxPort,
-            records: [.mx("remote.test", host: "mx.remote.test", preference: 10), .host("mx.remote.test", addresses: [mx.host])],
-            settings: """
-
-                [smtp]
+        let scenario = try await Scenario.authenticatedListener(
+            ports: """
                 listen = ["127.0.0.1:\(relay)"]
                 submission = ["127.0.0.1:\(submission)"]
                 submissions = ["127.0.0.1:\(submissions)"]
-                relay_networks = ["127.0.0.1/32"]
-                tls_certificate = "\(certificate)"
-                tls_key = "\(key)"
-
-                [[smtp.users]]
-                name = "app1"
-                password_hash = "\(hash)"
-
-                """, label: "submission")
+                """,
+            relayNetworks: "127.0.0.1/32", certificate: certificate, key: key, passwordHash: hash, remoteMX: mx, label: "submission")
         try await scenario.mailroot.start()
         try await scenario.mailroot.waitForLog(containing: "smtp: listening on")
         #expect(scenario.mailroot.log.contains("AUTH for 1 user(s)"))
