@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Figure 1, pickup throughput: N messages of 2-20 KiB to 100 domains (MX records from dnsmasq
+pointing at smtp-sink on four 127.0.x.y addresses); messages/second from the first file dropped
+(or from the daemon's start, for a backlog) until the sink has received every one.
+
+  mailroot live     daemon running; files written into pickup/ as fast as one writer can
+  mailroot backlog  files already in pickup/ when the daemon starts; timed from exec
+  postfix live      Postfix running; PARALLEL `sendmail` processes at once
+  postfix backlog   maildrop filled by `sendmail` while Postfix was stopped; timed from `postfix start`
+
+Usage: pickup.py [--tiny] [--count N] [--sides mailroot,postfix] [--modes live,backlog]
+Prints one table (median with min-max over the rounds) and the mailroot/Postfix ratio against
+the faster Postfix mode.
+"""
+import argparse
+import concurrent.futures
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as b  # noqa: E402
+
+DOMAINS = 100
+SENDER = "sender@origin.bench"
+PARALLEL_SENDMAIL = 8
+
+
+class World:
+    """dnsmasq + sinks shared by every run of one invocation."""
+
+    def __init__(self, label):
+        b.ensure_peers()
+        b.mailroot_binary()
+        self.directory = b.workdir(label)
+        self.net = b.pick_network()
+        self.mx_addresses = [f"{self.net}.{h}" for h in (1, 2, 3, 4)]
+        mx = {f"d{i}.bench": f"mx{i % 4}.bench" for i in range(DOMAINS)}
+        hosts = {f"mx{k}.bench": a for k, a in enumerate(self.mx_addresses)}
+        self.transport = {f"d{i}.bench": f"{self.mx_addresses[i % 4]}:25" for i in range(DOMAINS)}
+        self.dns = b.Dnsmasq(self.directory, mx, hosts)
+        self.sink = b.Sink(self.mx_addresses)
+        self.runs = 0
+
+    def run_directory(self, label):
+        self.runs += 1
+        path = os.path.join(self.directory, f"{self.runs:02d}-{label}")
+        os.makedirs(path)
+        os.chmod(path, 0o755)
+        return path
+
+    def close(self):
+        self.sink.stop()
+        self.dns.stop()
+        b.cleanup_workdir(self.directory)
+
+
+def timeout_for(count):
+    return 120 + count / 50
+
+
+def mailroot_run(world, plan, mode):
+    directory = world.run_directory(f"mailroot-{mode}")
+    mailroot = b.Mailroot(directory, b.mailroot_config(world.dns.port))
+    base = world.sink.total
+    try:
+        if mode == "backlog":
+            for index, recipient, size in plan:
+                b.write_pickup_file(mailroot.pickup, index, SENDER, recipient, b.make_message(index, recipient, size))
+            start = mailroot.start(wait_for_line=None)
+        else:
+            mailroot.start()
+            start = time.monotonic()
+            for index, recipient, size in plan:
+                b.write_pickup_file(mailroot.pickup, index, SENDER, recipient, b.make_message(index, recipient, size))
+        end = world.sink.wait_for_total(base + len(plan), timeout_for(len(plan)), f"mailroot {mode}")
+        peak = mailroot.rss()[1]
+        if mailroot.badmail():
+            raise RuntimeError(f"mailroot put {len(mailroot.badmail())} files in badmail")
+        return len(plan) / (end - start), peak
+    except Exception:
+        b.log(f"mailroot log tail:\n{mailroot.log_text()[-3000:]}")
+        raise
+    finally:
+        mailroot.stop()
+        b.cleanup_workdir(directory) if os.environ.get("BENCH_KEEP") != "1" else None
+
+
+def sendmail_all(postfix, files):
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL_SENDMAIL) as pool:
+        list(pool.map(lambda item: postfix.sendmail(SENDER, item[0], item[1]), files))
+
+
+def postfix_run(world, plan, mode):
+    directory = world.run_directory(f"postfix-{mode}")
+    postfix = b.Postfix(directory, world.transport)
+    base = world.sink.total
+    messages = os.path.join(directory, "messages")
+    os.makedirs(messages)
+    files = []
+    for index, recipient, size in plan:
+        path = os.path.join(messages, f"{index}.eml")
+        with open(path, "wb") as f:
+            f.write(b.make_message(index, recipient, size))
+        files.append((recipient, path))
+    try:
+        if mode == "backlog":
+            sendmail_all(postfix, files)
+            start = postfix.start()
+        else:
+            postfix.start()
+            postfix.wait_ready()
+            start = time.monotonic()
+            sendmail_all(postfix, files)
+        end = world.sink.wait_for_total(base + len(plan), timeout_for(len(plan)), f"postfix {mode}")
+        return len(plan) / (end - start), None
+    except Exception:
+        b.log(f"postfix log tail:\n{b.read(postfix.logpath)[-3000:]}")
+        raise
+    finally:
+        postfix.stop()
+        b.cleanup_workdir(directory) if os.environ.get("BENCH_KEEP") != "1" else None
+
+
+def measure(world, count, sides, modes, rounds):
+    """{(side, mode): [messages/s per round]} with the sides alternating within each round."""
+    plan = b.message_plan(count, DOMAINS)
+    results = {(s, m): [] for s in sides for m in modes}
+    peaks = []
+    for round_number in range(1, rounds + 1):
+        for mode in modes:
+            for side in sides:
+                rate, peak = (mailroot_run if side == "mailroot" else postfix_run)(world, plan, mode)
+                results[(side, mode)].append(rate)
+                if peak:
+                    peaks.append(peak)
+                b.log(f"round {round_number}: {side} {mode} {count} messages: {rate:,.0f}/s")
+    return results, peaks
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--count", type=int, default=b.scaled(10_000, 200))
+    parser.add_argument("--sides", default="mailroot,postfix")
+    parser.add_argument("--modes", default="live,backlog")
+    args = parser.parse_args()
+    sides, modes = args.sides.split(","), args.modes.split(",")
+    world = World("pickup")
+    try:
+        results, peaks = measure(world, args.count, sides, modes, b.ROUNDS)
+    finally:
+        world.close()
+    rows = [[side, mode, b.fmt(results[(side, mode)])] for side in sides for mode in modes]
+    b.print_table(f"Figure 1: pickup throughput, {args.count:,} messages of 2-20 KiB to {DOMAINS} domains, "
+                  f"{b.ROUNDS} round(s), messages/s median (min-max)", ["side", "mode", "messages/s"], rows)
+    if "mailroot" in sides and "postfix" in sides:
+        best_postfix = max((results[("postfix", m)] for m in modes), key=lambda v: sorted(v)[len(v) // 2])
+        for mode in modes:
+            print(f"ratio mailroot {mode} / faster Postfix mode: {b.ratio(results[('mailroot', mode)], best_postfix)}")
+    if peaks:
+        print(f"mailroot peak RSS: {max(peaks) / 1024:.0f} MiB")
+    b.save_results(f"pickup-{args.count}", {"count": args.count,
+                                            "results": {f"{s} {m}": v for (s, m), v in results.items()},
+                                            "mailroot_peak_rss_kib": max(peaks) if peaks else None})
+
+
+if __name__ == "__main__":
+    main()
