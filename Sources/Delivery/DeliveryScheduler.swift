@@ -33,22 +33,27 @@ import ServiceLifecycle
 
 public actor DeliveryScheduler: Service {
     private let configuration: DeliveryConfiguration
-    private let queue: Queue
-    private let outcomes: OutcomeRecorder
-    private let logger: Logger
+    let queue: Queue
+    let outcomes: OutcomeRecorder
+    let logger: Logger
     private let remoteCourier: any Courier
     private let localCourier: any Courier
 
     private var dueHeap = Heap<DueEntry>()
     /// The time each waiting message is due; heap entries that disagree are stale and skipped.
-    private var dueTimes: [QueueID: Date] = [:]
+    var dueTimes: [QueueID: Date] = [:]
     /// Work items still out per message; the message is rescheduled when its count returns to zero.
-    private var outstanding: [QueueID: Int] = [:]
+    var outstanding: [QueueID: Int] = [:]
+    /// Messages an administrator's command is working on (DeliveryAdministration): not dispatched
+    /// until the command is done, so it never races a delivery it did not wait for.
+    var administered: [QueueID: Int] = [:]
+    /// Commands waiting for a message's delivery in progress to end.
+    var settleWaiters: [QueueID: [CheckedContinuation<Void, Never>]] = [:]
     private var pendingWork: [String: Deque<DeliveryWork>] = [:]
     private var workersPerDomain: [String: Int] = [:]
     private var activeWorkers = 0
     private var domainsWaitingForSlot = Deque<String>()
-    private var stopping = false
+    var stopping = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Beats on every tick of `run`; the daemon's `/healthz` reads it.
     public nonisolated let heartbeat = DeliveryHeartbeat()
@@ -80,7 +85,7 @@ public actor DeliveryScheduler: Service {
 
     /// Takes a message that was just queued (or recovered): due now unless it says otherwise.
     public func submit(_ entry: QueueEntry) {
-        guard let due = entry.nextAttempt else { return }
+        guard !entry.isHeld, let due = entry.nextAttempt else { return }
         if due <= Date() {
             dispatch(entry)
         } else {
@@ -137,9 +142,10 @@ public actor DeliveryScheduler: Service {
     private func releaseIdleWaiters() {
         for waiter in idleWaiters { waiter.resume() }
         idleWaiters = []
+        releaseSettleWaiters()
     }
 
-    private func wait(_ id: QueueID, until due: Date) {
+    func wait(_ id: QueueID, until due: Date) {
         dueTimes[id] = due
         dueHeap.insert(DueEntry(due: due, id: id))
     }
@@ -155,12 +161,16 @@ public actor DeliveryScheduler: Service {
         }
         for id in due {
             guard !stopping, outstanding[id] == nil, let entry = await queue.entry(id) else { continue }
+            guard administered[id] == nil else {
+                // A command is working on it; it decides what happens next (DeliveryAdministration).
+                continue
+            }
             dispatch(entry)
         }
     }
 
-    private func dispatch(_ entry: QueueEntry) {
-        guard !stopping, outstanding[entry.id] == nil else { return }
+    func dispatch(_ entry: QueueEntry) {
+        guard !stopping, !entry.isHeld, outstanding[entry.id] == nil, administered[entry.id] == nil else { return }
         var byDomain: [String: [Int]] = [:]
         for (index, status) in entry.recipients.enumerated() where status.state == .pending {
             byDomain[status.recipient.address.domain.lowercased(), default: []].append(index)
@@ -217,6 +227,7 @@ public actor DeliveryScheduler: Service {
         }
         outstanding[id] = nil
         if let nextAttempt { wait(id, until: nextAttempt) }
+        settled(id)
     }
 
     private func workerEnded(domain: String) {

@@ -65,6 +65,8 @@ public struct QueueEntry: Sendable, Identifiable {
     public var message: StoredMessage
     public var needsSMTPUTF8: Bool
     public var recipients: [RecipientStatus]
+    /// Held by the administrator (`hold/<ID>` exists): kept, never tried, until released.
+    public var isHeld = false
 
     public var pendingIndices: [Int] { recipients.indices.filter { recipients[$0].state == .pending } }
     /// The earliest due time over pending recipients; nil when none is pending.

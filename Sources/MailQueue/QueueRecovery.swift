@@ -43,6 +43,8 @@ struct QueueRecovery {
         }
         let known = Set(entries.map(\.id)).union(finished)
         try removeOrphanJournals(keeping: known)
+        let held = try heldMessages(keeping: Set(entries.map(\.id)))
+        for index in entries.indices where held.contains(entries[index].id) { entries[index].isHeld = true }
         if !finished.isEmpty {
             for (id, error) in zip(finished, disk.removeMessages(finished)) {
                 if let error { logger.error("\(id): finished but could not be removed: \(error)") }
@@ -128,6 +130,21 @@ struct QueueRecovery {
                 logger.warning("\(entry.id): cannot truncate torn journal: \(error)")
             }
         }
+    }
+
+    /// The IDs with a hold marker; markers of messages no longer queued are removed (a crash
+    /// between deleting a held message and its marker leaves one).
+    private func heldMessages(keeping known: Set<QueueID>) throws(SafeIOError) -> Set<QueueID> {
+        guard (try fileKind(atPath: disk.hold)) != nil else { return [] }
+        var held = Set<QueueID>()
+        for name in try directoryEntries(disk.hold) {
+            if let id = QueueID(name), known.contains(id) {
+                held.insert(id)
+            } else {
+                try? removeFile("\(disk.hold)/\(name)")
+            }
+        }
+        return held
     }
 
     private mutating func removeOrphanJournals(keeping known: Set<QueueID>) throws(SafeIOError) {

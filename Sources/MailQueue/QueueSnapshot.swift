@@ -110,6 +110,7 @@ public enum QueueSnapshot {
             return nil
         }
         var entry = QueueEntry(header: header, message: stored)
+        entry.isHeld = (try? fileKind(atPath: disk.holdPath(id))) != nil
         guard let journal = try readJournal(disk.journalPath(id)) else {
             // No journal: either no attempt yet, or the message finished (msg/ is removed before
             // state/) after we read its file. Only the first is still queued.

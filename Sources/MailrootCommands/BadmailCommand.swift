@@ -7,12 +7,13 @@ import MailrootDaemon
 struct BadmailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "badmail",
-        abstract: "Look at badmail/ (read-only; safe while serve runs).",
+        abstract: "Look at badmail/, requeue or delete its entries (safe while serve runs).",
         discussion: """
-        Requeueing and deleting badmail through mailroot is not available yet; to resend a \
-        message after fixing its cause, copy its .bad file into pickup/. See docs/operations.md.
+        Each entry is NAME.bad (the message, unchanged) and NAME.bdr (why). requeue moves the \
+        message back into pickup/ after you fixed its cause; delete removes both files. \
+        See docs/operations.md.
         """,
-        subcommands: [BadmailList.self, BadmailShow.self])
+        subcommands: [BadmailList.self, BadmailShow.self, BadmailRequeue.self, BadmailDelete.self])
 }
 
 struct BadmailList: ParsableCommand {

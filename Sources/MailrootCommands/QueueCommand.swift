@@ -20,8 +20,8 @@
 //   message headers are read, never bodies (a queue of large messages is listed in
 //   milliseconds). Everything printed that came from outside — headers, addresses, replies,
 //   file names — passes through `terminalSafe`, so a hostile message cannot send escape
-//   sequences to the administrator's terminal. Commands that change the queue (flush, hold,
-//   delete, bounce, requeue) need a control channel to the running daemon and do not exist yet.
+//   sequences to the administrator's terminal. The commands that change the queue are in
+//   QueueChange.swift and BadmailChange.swift; they go through the daemon's control socket.
 //
 // SEE ALSO
 //   docs/operations.md, docs/queue-format.md, Sources/MailQueue/QueueSnapshot.swift,
@@ -34,12 +34,16 @@ import MailrootDaemon
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
-        abstract: "Look at the queue (read-only; safe while serve runs).",
+        abstract: "Look at the queue and change it (safe while serve runs).",
         discussion: """
-        Changing the queue (flush, hold, release, delete, bounce) needs a control channel to \
-        the running daemon and is not available yet. See docs/operations.md.
+        list and show only read the files. flush, hold, release, delete and bounce go through \
+        the running daemon's control socket (queue/control.sock) and act at once; with no \
+        daemon running they change the files themselves, under the queue's lock. A change \
+        never races a delivery in progress: the command waits for that attempt to end. \
+        See docs/operations.md.
         """,
-        subcommands: [QueueList.self, QueueShow.self])
+        subcommands: [QueueList.self, QueueShow.self, QueueFlush.self, QueueHold.self, QueueRelease.self,
+                      QueueDelete.self, QueueBounce.self])
 }
 
 /// `--config FILE`, shared by the read-only commands: the same file `serve` is given.

@@ -53,7 +53,8 @@ struct QueueListing {
         var out = ""
         for message in messages {
             let entry = message.entry
-            out += "\(entry.id)  \(formatAge(now.timeIntervalSince(entry.arrival)))  \(formatSize(message.size))  from \(message.senderText)\n"
+            out += "\(entry.id)  \(formatAge(now.timeIntervalSince(entry.arrival)))  \(formatSize(message.size))  from \(message.senderText)"
+            out += entry.isHeld ? "  HELD (mailroot queue release \(entry.id))\n" : "\n"
             for status in entry.recipients {
                 out += "    \(terminalSafe(status.recipient.address.description))  \(recipientSummary(status))\n"
             }
@@ -63,6 +64,8 @@ struct QueueListing {
         }
         let count = messages.count
         out += "-- \(count) message\(count == 1 ? "" : "s"), \(pendingRecipients) recipient\(pendingRecipients == 1 ? "" : "s") pending"
+        let held = messages.filter(\.entry.isHeld).count
+        if held > 0 { out += ", \(held) held" }
         if let oldestAge { out += ", oldest \(formatAge(oldestAge))" }
         return out + "\n"
     }
@@ -125,6 +128,7 @@ struct JSONMessage: Encodable {
     var size: Int64
     var sender: String
     var source: String
+    var held: Bool
     var recipients: [Recipient]
 
     init(_ message: QueueSnapshotMessage, now: Date) {
@@ -135,6 +139,7 @@ struct JSONMessage: Encodable {
         size = message.size
         sender = entry.envelope.sender?.description ?? ""
         source = entry.source
+        held = entry.isHeld
         recipients = entry.recipients.map { status in
             Recipient(address: status.recipient.address.description, state: stateName(status), attempts: status.attempts,
                       nextAttempt: status.state == .pending ? status.nextAttempt : nil, lastReply: status.lastReply)

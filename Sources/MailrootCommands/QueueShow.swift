@@ -53,6 +53,7 @@ struct QueueShowReport {
         out += "Size:         \(message.size) bytes\n"
         out += "Sender:       \(message.senderText)\n"
         out += "Source:       \(terminalSafe(entry.source))\n"
+        if entry.isHeld { out += "Held:         yes, not tried until 'mailroot queue release \(entry.id)'\n" }
         if let envelopeID = entry.envelope.envelopeID { out += "Envelope ID:  \(terminalSafe(envelopeID))\n" }
         let flags = (entry.message.hasEightBitContent ? ["8BITMIME"] : []) + (entry.needsSMTPUTF8 ? ["SMTPUTF8"] : [])
         if !flags.isEmpty { out += "Needs:        \(flags.joined(separator: " "))\n" }

@@ -96,7 +96,12 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
     let pickup = PickupWatcher(configuration: pickupConfiguration, queue: queue, badmail: badmail, logger: logger,
                                onQueued: { entry in await delivery.submit(entry) })
 
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: delivery), .init(service: pickup)]
+    // After delivery in the list, so it stops before delivery does (ControlServer.swift).
+    let control = ControlServer(path: folders.controlSocket, logger: logger,
+                                administrator: QueueAdministrator(queue: queue, scheduler: delivery, daemonRunning: true))
+    try await control.bind()
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: delivery), .init(service: control),
+                                                                      .init(service: pickup)]
     if let listener {
         let receiver = QueueMessageReceiver(queue: queue, maxReceivedHeaders: configuration.maxReceivedHeaders, logger: logger,
                                             onQueued: { entry in await delivery.submit(entry) })

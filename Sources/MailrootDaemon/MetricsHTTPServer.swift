@@ -115,7 +115,7 @@ struct MetricsHTTPServer: Service {
 }
 
 /// Connections being served, shared by the accept loop and the connection tasks.
-private final class ConnectionSlots: Sendable {
+final class ConnectionSlots: Sendable {
     private let used = Mutex(0)
     let limit: Int
 

@@ -47,5 +47,5 @@ func storedBytes(_ message: StoredMessage) throws -> [UInt8] {
 }
 
 func writeRaw(_ path: String, _ bytes: [UInt8]) {
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
 }

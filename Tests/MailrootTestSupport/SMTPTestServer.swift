@@ -26,6 +26,8 @@ public final class SMTPTestServer: @unchecked Sendable {
         public var pipelining: Bool = false
         /// Announce DSN (parameters are recorded in `mailOptions`/`recipientOptions`).
         public var dsn: Bool = false
+        /// Hold every DATA reply until `releaseStalledData()`; `waitForStalledData` sees it start.
+        public var stallData: Bool = false
 
         public init() {}
 
@@ -42,6 +44,7 @@ public final class SMTPTestServer: @unchecked Sendable {
             if smtpUTF8 { result.append("--smtputf8") }
             if pipelining { result.append("--pipelining") }
             if dsn { result.append("--dsn") }
+            if stallData { result.append("--stall-data") }
             return result
         }
     }
@@ -112,6 +115,22 @@ public final class SMTPTestServer: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+    }
+
+    /// With `stallData`: waits until transaction `number` (from 1) is held in DATA.
+    public func waitForStalledData(_ number: Int = 1, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !FileManager.default.fileExists(atPath: "\(recordDirectory)/\(number).started") {
+            guard ContinuousClock.now < deadline else {
+                throw PeerError.notReady(name: "smtp_server.py", marker: "DATA \(number) started", output: process.output)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// With `stallData`: lets every held DATA reply go (and every later one pass at once).
+    public func releaseStalledData() {
+        _ = FileManager.default.createFile(atPath: "\(recordDirectory)/release", contents: nil)
     }
 
     private static func load(_ base: String) throws -> ReceivedMessage {

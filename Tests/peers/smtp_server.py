@@ -47,6 +47,12 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         self.transactions += 1
+        if self.args.stall_data:
+            # A delivery held in progress for as long as the test wants: it sees N.started,
+            # does what must race the delivery, then creates "release" to let the reply go.
+            open(os.path.join(self.args.record_dir, f"{self.transactions}.started"), "w").close()
+            while not os.path.exists(os.path.join(self.args.record_dir, "release")):
+                await asyncio.sleep(0.02)
         if self.transactions <= self.args.defer_first:
             return "451 4.3.0 Deferred by test server"
         self.count += 1
@@ -114,6 +120,8 @@ async def main():
     parser.add_argument("--smtputf8", action="store_true")
     parser.add_argument("--pipelining", action="store_true", help="announce PIPELINING (aiosmtpd reads commands in order)")
     parser.add_argument("--dsn", action="store_true", help="announce DSN (parameters are recorded, not acted on)")
+    parser.add_argument("--stall-data", action="store_true",
+                        help="after DATA, write N.started in --record-dir and reply only once a file 'release' appears there")
     args = parser.parse_args()
     os.makedirs(args.record_dir, exist_ok=True)
 
