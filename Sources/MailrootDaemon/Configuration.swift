@@ -40,6 +40,13 @@ public struct MailrootConfiguration: Sendable, Equatable {
     public var maxReceivedHeaders: Int = 30
     /// Where `/metrics` and `/healthz` are served; nil (`metrics_listen = ""`, the default) is off.
     public var metricsListen: SMTPServerConfiguration.ListenAddress?
+    /// `user`: the account `serve` switches to after binding its ports when started as root;
+    /// nil (`""`, the default) keeps the user it was started as (ConfigurationPrivileges.swift).
+    public var user: String?
+    /// `pickup_group`: the group whose members may drop files into pickup/; nil is none.
+    public var pickupGroup: String?
+    /// `shutdown_grace`: after SIGTERM, how long deliveries in progress may take to finish.
+    public var shutdownGrace: Duration = .seconds(10)
     public var pickup = Pickup()
     public var dns: DNS
     public var delivery = Delivery()

@@ -56,6 +56,9 @@ extension MailrootConfiguration {
         if let value = top["max_message_size"] { maxMessageSize = try value.size() }
         if let value = top["max_received_headers"] { maxReceivedHeaders = try value.integer(in: 1...Int.max) }
         if let value = top["metrics_listen"] { metricsListen = try readMetricsListen(value) }
+        if let value = top["user"] { user = try Self.readAccountName(value, kind: "user") }
+        if let value = top["pickup_group"] { pickupGroup = try Self.readAccountName(value, kind: "group") }
+        if let value = top["shutdown_grace"] { shutdownGrace = try Self.readShutdownGrace(value) }
     }
 }
 

@@ -1,23 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // SUMMARY
-//   Assembles the running daemon from a configuration: folders, queue recovery, resolver,
-//   delivery, pickup and the SMTP listener, as one ServiceGroup.
+//   Assembles the running daemon from a configuration: folders, sockets, the switch to an
+//   unprivileged user, queue recovery, resolver, delivery, pickup and the SMTP listener, as one
+//   ServiceGroup.
 //
 // DESCRIPTION
-//   `buildDaemon(configuration:logger:)` is what `mailroot serve` runs and what the integration
-//   tests call with a temporary root. Services are listed in dependency order: delivery first,
-//   then pickup, the SMTP listener last (the metrics endpoint, when on, before all of them). ServiceGroup stops them in reverse order, so on SIGTERM
-//   the listener closes its sockets (open sessions get 421 4.3.2) and pickup stops taking files
-//   before delivery stops. Both doors feed the same queue and hand each new entry to delivery.
+//   `buildDaemon(configuration:logger:)` is what `mailroot serve` runs. Start-up happens in this
+//   order: (1) `user` and `pickup_group` are looked up; (2) the folders are created and, as root,
+//   given to the user (pickup/ to the pickup group); (3) the TLS files are read and every SMTP
+//   and metrics socket is bound; (4) privileges are dropped; (5) the queue is recovered and the
+//   services are built. Services are listed in dependency order: delivery first, then pickup,
+//   the SMTP listener last (the metrics endpoint, when on, before all of them). ServiceGroup
+//   stops them in reverse order, so on SIGTERM the listener closes its sockets (open sessions
+//   get 421 4.3.2) and pickup stops taking files before delivery stops, which lets deliveries
+//   in progress finish for up to `shutdown_grace`. Both doors feed the same queue and hand each
+//   new entry to delivery.
 //
 // SAFETY
-//   The queue is recovered (and every recovered message handed to delivery) before pickup and
-//   the listener start, so no new message can overtake a recovery that is still running. The
-//   listener's TLS files are read here, so a bad certificate stops start-up instead of silently
-//   leaving STARTTLS off; a listen address that cannot be bound stops the daemon too. Delivery
-//   knows the listener's addresses, so an MX pointing back at us is a loop (5.4.6), not a relay
-//   to ourselves.
+//   Nothing that reads the queue or a message runs as root when `user` is set: ports and the
+//   TLS key are the only things touched before the switch (PrivilegeDrop.swift). The queue is
+//   recovered (and every recovered message handed to delivery) before pickup and the listener
+//   start, so no new message can overtake a recovery that is still running; the listener's
+//   sockets are bound earlier, but no session starts before it runs, and until the queue is
+//   connected a message would get 451 (DeferredMessageReceiver). A bad certificate or a listen
+//   address that cannot be bound stops start-up. Delivery knows the listener's addresses, so
+//   an MX pointing back at us is a loop (5.4.6), not a relay to ourselves.
+//
+// SEE ALSO
+//   PrivilegeDrop.swift, FolderOwnership.swift, SMTPListener.swift, MetricsHTTPServer.swift,
+//   docs/configuration.md, README "Running as the system's mail relay".
 import DNSResolver
 import Delivery
 import Logging
@@ -54,21 +66,21 @@ public struct DaemonError: Error, CustomStringConvertible {
     public var description: String
 }
 
-public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) async throws -> ServiceGroup {
+/// `configurationPath` is the file `configuration` came from, read again on SIGHUP; nil when
+/// running on the defaults.
+public func buildDaemon(configuration: MailrootConfiguration, configurationPath: String? = nil,
+                        logger: Logger) async throws -> ServiceGroup {
+    // 1. Who we will be, decided before anything exists, so a missing account stops start-up
+    //    without a trace on disk.
+    let privileges = try PrivilegePlan.resolve(configuration)
+    // 2. The folders, and (as root) their ownership, so a queue from a run as root is usable.
     let folders = MailrootFolders(root: configuration.rootPath)
     do {
         try folders.create()
     } catch {
         throw DaemonError(description: "cannot create the mailroot folders under \(folders.root): \(error)")
     }
-
-    let queue = Queue(configuration: QueueConfiguration(directory: folders.queue), logger: logger)
-    let recovered = try await queue.recover()
-    let badmail = Badmail(directory: folders.badmail)
-    // The queue lock is held now, so no other instance is writing drop files.
-    if let removed = try? removeLeftoverDropFiles(in: folders.drop), removed > 0 {
-        logger.info("drop: removed \(removed) temporary file(s) left by an interrupted delivery")
-    }
+    try privileges.prepare(folders, logger: logger)
 
     let dnsServers = try configuration.dns.servers.map { server in
         do {
@@ -80,7 +92,36 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
     let resolver = MXResolver(configuration: DNSConfiguration(
         servers: dnsServers, timeout: .nanoseconds(Int64(configuration.dns.timeout.inSeconds * 1e9))))
 
+    // 3. The sockets, still as root so ports below 1024 open; the TLS key is read now too, so
+    //    it may stay readable by root only.
+    let receiver = DeferredMessageReceiver()
     let listener = smtpServerConfiguration(configuration, resolver: resolver)
+    var server: SMTPServer?
+    if let listener {
+        do {
+            server = try SMTPServer(configuration: listener, receiver: receiver, logger: logger)
+        } catch {
+            throw DaemonError(description: "smtp.tls_certificate, smtp.tls_key: \(error)")
+        }
+        try await server?.bind()
+    }
+    var metricsSocket: NIOAsyncChannel<MetricsHTTPServer.Connection, Never>?
+    if let address = configuration.metricsListen {
+        metricsSocket = try await MetricsHTTPServer.bind(address)
+    }
+
+    // 4. Root is no longer needed: everything from here on runs as `user`.
+    try privileges.drop(logger: logger)
+
+    // 5. Recovery, then the services.
+    let queue = Queue(configuration: QueueConfiguration(directory: folders.queue), logger: logger)
+    let recovered = try await queue.recover()
+    let badmail = Badmail(directory: folders.badmail)
+    // The queue lock is held now, so no other instance is writing drop files.
+    if let removed = try? removeLeftoverDropFiles(in: folders.drop), removed > 0 {
+        logger.info("drop: removed \(removed) temporary file(s) left by an interrupted delivery")
+    }
+
     var outbound = deliveryConfiguration(configuration, folders: folders)
     outbound.selfAddresses = selfAddresses(of: listener.map { $0.listen + $0.submission + $0.submissions } ?? [])
     let delivery = DeliveryScheduler(configuration: outbound,
@@ -102,26 +143,22 @@ public func buildDaemon(configuration: MailrootConfiguration, logger: Logger) as
     try await control.bind()
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: delivery), .init(service: control),
                                                                       .init(service: pickup)]
-    if let listener {
-        let receiver = QueueMessageReceiver(queue: queue, maxReceivedHeaders: configuration.maxReceivedHeaders, logger: logger,
-                                            onQueued: { entry in await delivery.submit(entry) })
-        let server: SMTPServer
-        do {
-            server = try SMTPServer(configuration: listener, receiver: receiver, logger: logger)
-        } catch {
-            throw DaemonError(description: "smtp.tls_certificate, smtp.tls_key: \(error)")
-        }
+    if let server {
+        receiver.connect(QueueMessageReceiver(queue: queue, maxReceivedHeaders: configuration.maxReceivedHeaders, logger: logger,
+                                              onQueued: { entry in await delivery.submit(entry) }))
         services.append(.init(service: SMTPListenerService(server: server, logger: logger)))
     } else {
         logger.info("smtp: listener off (listen = [])")
     }
-
-    if let address = configuration.metricsListen {
+    if let address = configuration.metricsListen, let metricsSocket {
         let health = HealthCheck(queueDirectory: folders.queue, heartbeat: delivery.heartbeat)
         // First in the list, so it is stopped last and still answers while the others drain.
         services.insert(.init(service: MetricsHTTPServer(address: address, registry: DaemonMetrics.registry,
-                                                         health: health, logger: logger)), at: 0)
+                                                         health: health, logger: logger, bound: metricsSocket)), at: 0)
     }
+
+    services.append(.init(service: ConfigurationReloader(path: configurationPath, started: configuration, folders: folders,
+                                                         server: server, delivery: delivery, resolver: resolver, logger: logger)))
 
     logger.info("mailroot: serving \(folders.root) as \(configuration.hostname); local domains: \(configuration.localDomains.joined(separator: ", "))")
     return ServiceGroup(configuration: .init(
@@ -150,5 +187,6 @@ func deliveryConfiguration(_ configuration: MailrootConfiguration, folders: Mail
     delivery.maxConnections = configuration.delivery.maxConnections
     delivery.maxConnectionsPerDomain = configuration.delivery.maxConnectionsPerDomain
     delivery.maxRecipientsPerTransaction = configuration.delivery.maxRecipientsPerTransaction
+    delivery.shutdownGrace = configuration.shutdownGrace
     return delivery
 }

@@ -16,21 +16,48 @@ import Synchronization
 /// no keep-alive state means nothing for an idle client to hold. A connection that has not been
 /// answered within `requestTimeout` is closed (slowloris), at most `maxConnections` are served at
 /// once, and request bodies are discarded unread beyond NIOHTTP1's own header-size limit.
-struct MetricsHTTPServer: Service {
+///
+/// The socket is opened by `bind()`, or handed in already bound (the daemon opens it before
+/// dropping root, so a port below 1024 works); `run()` serves it, binding first if needed.
+final class MetricsHTTPServer: Service, Sendable {
     let address: SMTPServerConfiguration.ListenAddress
     let registry: PrometheusCollectorRegistry
     let health: HealthCheck
     let logger: Logger
-    var group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    var requestTimeout: TimeAmount = .seconds(10)
-    var maxConnections = 32
+    let group: any EventLoopGroup
+    let requestTimeout: TimeAmount
+    let maxConnections: Int
+    private let listener = Mutex<NIOAsyncChannel<Connection, Never>?>(nil)
 
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    func run() async throws {
-        let server: NIOAsyncChannel<Connection, Never>
+    init(address: SMTPServerConfiguration.ListenAddress, registry: PrometheusCollectorRegistry, health: HealthCheck,
+         logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+         requestTimeout: TimeAmount = .seconds(10), maxConnections: Int = 32,
+         bound: NIOAsyncChannel<Connection, Never>? = nil) {
+        self.address = address
+        self.registry = registry
+        self.health = health
+        self.logger = logger
+        self.group = group
+        self.requestTimeout = requestTimeout
+        self.maxConnections = maxConnections
+        listener.withLock { $0 = bound }
+    }
+
+    /// Opens the listening socket; a second call does nothing.
+    func bind() async throws {
+        guard listener.withLock({ $0 == nil }) else { return }
+        let server = try await Self.bind(address, group: group)
+        listener.withLock { $0 = server }
+    }
+
+    /// The socket alone, for the daemon to open as root before it has what `init` needs
+    /// (the health check's heartbeat exists only once delivery does).
+    static func bind(_ address: SMTPServerConfiguration.ListenAddress,
+                     group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NIOAsyncChannel<Connection, Never> {
         do {
-            server = try await ServerBootstrap(group: group)
+            return try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 64)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: address.host, port: address.port) { child in
@@ -42,6 +69,11 @@ struct MetricsHTTPServer: Service {
         } catch {
             throw DaemonError(description: "metrics_listen: cannot listen on \(address): \(error)")
         }
+    }
+
+    func run() async throws {
+        try await bind()
+        guard let server = listener.withLock({ $0 }) else { return }
         logger.info("metrics: serving /metrics and /healthz on \(server.channel.localAddress?.description ?? "\(address)")")
         let slots = ConnectionSlots(limit: maxConnections)
         await withGracefulShutdownHandler {
@@ -54,12 +86,12 @@ struct MetricsHTTPServer: Service {
                                 continue
                             }
                             tasks.addTask {
-                                await serve(connection)
+                                await self.serve(connection)
                                 slots.release()
                             }
                         }
                     } catch {
-                        logger.debug("metrics listener stopped: \(error)")
+                        self.logger.debug("metrics listener stopped: \(error)")
                     }
                 }
             }

@@ -5,8 +5,10 @@
 //   accepted message to a `MessageReceiver`.
 //
 // DESCRIPTION
-//   `SMTPServer` is a `Service`: `run()` binds every listen, submission and submissions address, then serves until graceful
-//   shutdown (listeners close first, open sessions get `421 4.3.2`) or cancellation. Each
+//   `SMTPServer` is a `Service`: `bind()` binds every listen, submission and submissions address
+//   (the daemon calls it while still root, before dropping privileges), and `run()` serves the
+//   bound sockets (binding first if `bind()` was not called) until graceful shutdown (listeners
+//   close first, open sessions get `421 4.3.2`) or cancellation. Each
 //   connection runs in its own child task of a discarding task group, so a failing session
 //   never stops the server. A session (`SMTPSession`) is a thin driver around the pure
 //   `ServerSessionStateMachine`, `ServerCommandFramer` and `ServerDataDecoder` of SMTPProtocol.
@@ -54,30 +56,31 @@ public enum SMTPServerError: Error, Sendable, Hashable, CustomStringConvertible 
 }
 
 public final class SMTPServer: Service, Sendable {
-    public let configuration: SMTPServerConfiguration
+    /// The settings new sessions start with; `reload` replaces them (SMTPServerReload.swift).
+    /// Each session keeps the ones it started with, so a reload never changes a conversation
+    /// half-way through.
+    let live: Mutex<LiveSettings>
+    public var configuration: SMTPServerConfiguration { live.withLock { $0.configuration } }
     private let receiver: any MessageReceiver
     private let logger: Logger
     private let group: any EventLoopGroup
-    private let tlsContext: NIOSSLContext?
-    private let limiter: ConnectionLimiter
+    let limiter: ConnectionLimiter
+    let authenticationThrottle: AuthenticationThrottle
     private let sessions = SessionRegistry()
     private let listening = ListeningSignal()
-    private let authenticator: Authenticator
+    /// Filled by `bind()`, taken by `run()`.
+    private let bound = Mutex<BindState>(.unbound)
 
     /// Reads the TLS files now, so a bad certificate stops the daemon at startup. The throttle
     /// is a parameter so tests can drive its clock.
     public init(configuration: SMTPServerConfiguration, receiver: any MessageReceiver, logger: Logger,
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 authenticationThrottle: AuthenticationThrottle = AuthenticationThrottle()) throws(SMTPServerError) {
-        self.configuration = configuration
         self.receiver = receiver
         self.logger = logger
         self.group = eventLoopGroup
-        self.tlsContext = try configuration.tls.map(Self.makeTLSContext)
-        if !configuration.submissions.isEmpty && tlsContext == nil {
-            throw .tlsSetup("the submissions port (implicit TLS) needs a certificate and key")
-        }
-        self.authenticator = Authenticator(users: configuration.users, throttle: authenticationThrottle)
+        self.authenticationThrottle = authenticationThrottle
+        self.live = Mutex(try LiveSettings(configuration, throttle: authenticationThrottle))
         self.limiter = ConnectionLimiter(maximumTotal: configuration.maximumConnections,
                                          maximumPerAddress: configuration.maximumConnectionsPerIP)
     }
@@ -85,20 +88,39 @@ public final class SMTPServer: Service, Sendable {
     /// Sessions open right now (for tests and, later, metrics).
     var openConnections: Int { limiter.openConnections }
 
-    /// The bound addresses, once `run()` has bound them (port 0 becomes the real port).
+    /// The bound addresses, once `bind()` (or `run()`) has bound them (port 0 becomes the real port).
     public func listeningAddresses() async throws -> [SocketAddress] {
         try await listening.wait()
     }
 
-    public func run() async throws {
+    /// Binds every configured address now, so that ports below 1024 can be opened before the
+    /// process gives up root; `run()` then serves these sockets. A second call is a no-op. If
+    /// one address fails, the ones already bound are closed and the error names the address.
+    public func bind() async throws {
+        guard bound.withLock({ state in
+            guard case .unbound = state else { return false }
+            state = .binding
+            return true
+        }) else { return }
         let listeners: [Listener]
         do {
             listeners = try await bindAll()
         } catch {
+            bound.withLock { $0 = .failed }
             listening.fail(error)
             throw error
         }
+        bound.withLock { $0 = .bound(listeners) }
         listening.succeed(listeners.compactMap { $0.channel.channel.localAddress })
+    }
+
+    public func run() async throws {
+        try await bind()
+        let listeners: [Listener] = try bound.withLock { state in
+            guard case .bound(let listeners) = state else { throw SMTPServerError.bindFailed("the listen addresses", "bind() did not complete") }
+            state = .serving
+            return listeners
+        }
         logger.info("SMTP listening on \(listeners.compactMap { $0.channel.channel.localAddress?.description }.joined(separator: ", "))")
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
@@ -143,8 +165,10 @@ public final class SMTPServer: Service, Sendable {
         defer { slot.release() }
         let id = sessions.add(connection.channel)
         defer { sessions.remove(id) }
-        let session = SMTPSession(connection: connection, configuration: configuration, tlsContext: tlsContext,
-                                  receiver: receiver, authenticator: authenticator, port: port, logger: logger,
+        let settings = live.withLock { $0 }
+        let configuration = settings.configuration
+        let session = SMTPSession(connection: connection, configuration: configuration, tlsContext: settings.tlsContext,
+                                  receiver: receiver, authenticator: settings.authenticator, port: port, logger: logger,
                                   releaseSlot: slot.release,
                                   clientName: ClientNameLookup(address: connection.channel.remoteAddress,
                                                                lookup: configuration.reverseLookup,
@@ -158,6 +182,12 @@ public final class SMTPServer: Service, Sendable {
         }
     }
 
+    /// Where the sockets are between `bind()` and `run()`; `run()` takes them once.
+    enum BindState: Sendable {
+        case unbound, binding, failed, serving
+        case bound([Listener])
+    }
+
     /// One bound socket and what it is for.
     struct Listener: Sendable {
         var channel: NIOAsyncChannel<NIOAsyncChannel<InboundChunk, Never>, Never>
@@ -166,10 +196,7 @@ public final class SMTPServer: Service, Sendable {
 
     private func bindAll() async throws -> [Listener] {
         var bound: [Listener] = []
-        let idle = TimeAmount(configuration.idleTimeout)
         for (address, port) in configuration.allListeners {
-            // RFC 8314 §3.3: on the submissions port TLS starts before the first SMTP byte.
-            let implicitTLS = port == .submissions ? tlsContext : nil
             do {
                 var bootstrap = ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 256)
@@ -183,7 +210,11 @@ public final class SMTPServer: Service, Sendable {
                 let listener = try await bootstrap
                     .bind(host: address.host, port: address.port) { child in
                         child.eventLoop.makeCompletedFuture {
-                            if let implicitTLS {
+                            // Read per connection, so a reload's certificate and timeout apply to the next client.
+                            let settings = self.live.withLock { $0 }
+                            let idle = TimeAmount(settings.configuration.idleTimeout)
+                            // RFC 8314 §3.3: on the submissions port TLS starts before the first SMTP byte.
+                            if port == .submissions, let implicitTLS = settings.tlsContext {
                                 try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: implicitTLS))
                             }
                             try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
@@ -201,7 +232,7 @@ public final class SMTPServer: Service, Sendable {
     }
 
     /// RFC 8996: TLS 1.0 and 1.1 are not offered.
-    private static func makeTLSContext(_ files: SMTPServerConfiguration.TLSFiles) throws(SMTPServerError) -> NIOSSLContext {
+    static func makeTLSContext(_ files: SMTPServerConfiguration.TLSFiles) throws(SMTPServerError) -> NIOSSLContext {
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChainPath).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem)
