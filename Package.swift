@@ -54,6 +54,7 @@ let package = Package(
             "Pickup", "Delivery", "MailQueue", "DNSResolver", "SMTPClient", "SMTPServer", "MailMessage", "SafeIO",
             logging, lifecycle, nio, nioPosix, .product(name: "TOMLKit", package: "TOMLKit"),
             metrics, .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Row 5: commands; top: the executable.
         .target(name: "MailrootCommands", dependencies: [

@@ -32,9 +32,10 @@ import NIOPosix
 import ServiceLifecycle
 
 public actor DeliveryScheduler: Service {
-    private let configuration: DeliveryConfiguration
+    /// `reconfigure` (SIGHUP) replaces the parts the scheduler itself acts on.
+    var configuration: DeliveryConfiguration
     let queue: Queue
-    let outcomes: OutcomeRecorder
+    var outcomes: OutcomeRecorder
     let logger: Logger
     private let remoteCourier: any Courier
     private let localCourier: any Courier
@@ -49,7 +50,7 @@ public actor DeliveryScheduler: Service {
     var administered: [QueueID: Int] = [:]
     /// Commands waiting for a message's delivery in progress to end.
     var settleWaiters: [QueueID: [CheckedContinuation<Void, Never>]] = [:]
-    private var pendingWork: [String: Deque<DeliveryWork>] = [:]
+    var pendingWork: [String: Deque<DeliveryWork>] = [:]
     private var workersPerDomain: [String: Int] = [:]
     private var activeWorkers = 0
     private var domainsWaitingForSlot = Deque<String>()
@@ -184,7 +185,7 @@ public actor DeliveryScheduler: Service {
         }
     }
 
-    private func startWorkersIfPossible(for domain: String) {
+    func startWorkersIfPossible(for domain: String) {
         let waiting = pendingWork[domain]?.count ?? 0
         let running = workersPerDomain[domain] ?? 0
         guard waiting > 0, running < configuration.maxConnectionsPerDomain else { return }
@@ -205,7 +206,7 @@ public actor DeliveryScheduler: Service {
         let session = courier.makeSession(domain: domain)
         while let work = await nextWork(for: domain) {
             let report = await session.deliver(work)
-            let applied = await outcomes.apply(report, to: work)
+            let applied = await currentOutcomes().apply(report, to: work)
             await finished(work, nextAttempt: applied.nextAttempt, bounces: applied.bounces)
         }
         await session.close()

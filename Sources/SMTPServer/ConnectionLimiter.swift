@@ -8,21 +8,30 @@ final class ConnectionLimiter: Sendable {
     private struct Counts {
         var total = 0
         var perAddress: [String: Int] = [:]
+        var maximumTotal: Int
+        var maximumPerAddress: Int
     }
 
-    private let counts = Mutex(Counts())
-    let maximumTotal: Int
-    let maximumPerAddress: Int
+    private let counts: Mutex<Counts>
 
     init(maximumTotal: Int, maximumPerAddress: Int) {
-        self.maximumTotal = maximumTotal
-        self.maximumPerAddress = maximumPerAddress
+        counts = Mutex(Counts(maximumTotal: maximumTotal, maximumPerAddress: maximumPerAddress))
+    }
+
+    /// New limits (a reload) apply to the next connection; open ones are never cut, so lowering
+    /// a limit below the current count only refuses newcomers until enough have left.
+    func setLimits(maximumTotal: Int, maximumPerAddress: Int) {
+        counts.withLock {
+            $0.maximumTotal = maximumTotal
+            $0.maximumPerAddress = maximumPerAddress
+        }
     }
 
     /// Takes a slot for `address`; false when a limit is reached (nothing is taken then).
     func admit(_ address: String) -> Bool {
         counts.withLock { counts in
-            guard counts.total < maximumTotal, counts.perAddress[address, default: 0] < maximumPerAddress else { return false }
+            guard counts.total < counts.maximumTotal,
+                  counts.perAddress[address, default: 0] < counts.maximumPerAddress else { return false }
             counts.total += 1
             counts.perAddress[address, default: 0] += 1
             return true

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import Glibc
 
 /// The real `mailroot` binary (built by `swift build`) running `serve` over a temporary root with
 /// a config the test writes. Stopped (SIGTERM) when released; `kill()` simulates a crash.
@@ -50,6 +51,12 @@ public final class MailrootInstance: @unchecked Sendable {
 
     /// SIGKILL: a crash, nothing gets to clean up.
     public func kill() { process?.stop(signal: SIGKILL) }
+
+    /// Sends `signal` (SIGHUP for a reload) and returns at once.
+    public func send(_ signal: Int32) {
+        guard let process, process.isRunning else { return }
+        Glibc.kill(process.pid, signal)
+    }
 
     /// Every log line of every run so far.
     public var log: String {
