@@ -111,8 +111,10 @@ enum FolderOwnership {
                 return
             }
             guard fchownat(fd, "", user.id, user.group, linuxEmptyPath) == 0 else { throw failure("chown", path) }
+        case S_IFLNK:
+            logger.warning("mailroot: not giving \(path) to \(user.name): a symbolic link has no place there")
         default:
-            logger.warning("mailroot: skipping \(path): not a file or directory")
+            logger.warning("mailroot: not giving \(path) to \(user.name): not a file or directory")
         }
     }
 

@@ -62,6 +62,10 @@ import Testing
         let waiting = mailroot.files(in: "\(mailroot.queue)/msg")
         try #require(waiting.count == 1)
         #expect(owner(of: "\(mailroot.queue)/msg/\(waiting[0])")?.uid == 0)
+        // Links planted in the queue must not hand files elsewhere to the user (the walk runs as root).
+        let outside = mailroot.directory.file("outside"), linked = mailroot.directory.file("linked")
+        for path in [outside, linked] { try "root's\n".write(toFile: path, atomically: false, encoding: .utf8) }
+        #expect(symlink(outside, "\(mailroot.queue)/tmp/symlink") == 0 && link(linked, "\(mailroot.queue)/tmp/hardlink") == 0)
 
         try """
             root = "\(mailroot.root)"
@@ -97,6 +101,8 @@ import Testing
             #expect(info?.uid == accounts.uid && info?.gid == accounts.gid, "\(path)")
         }
         #expect(mailroot.files(in: "\(mailroot.queue)/msg") == waiting)
+        #expect(owner(of: outside)?.uid == 0 && owner(of: linked)?.uid == 0)
+        #expect(mailroot.log.contains("hardlink to \(Self.user): it has 2 hard links"), "\(mailroot.log)")
         #expect(mailroot.log.contains("queue: recovered 1 message(s)"))
 
         let pickup = try #require(owner(of: mailroot.pickup))
