@@ -35,14 +35,14 @@ let package = Package(
         .target(name: "SafeIO"),
         // Row 1: protocols on paper.
         .target(name: "SMTPProtocol", dependencies: ["MailMessage", nio]),
-        .target(name: "DNSResolver", dependencies: [nio, nioPosix]),
+        .target(name: "DNSResolver", dependencies: [nio, nioPosix, metrics]),
         // Row 2: the queue, one SMTP conversation, delivery reports.
         .target(name: "MailQueue", dependencies: ["MailMessage", "SafeIO", logging, nio, nioPosix]),
         .target(name: "SMTPClient", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging]),
         .target(name: "Bounce", dependencies: ["MailMessage"]),
         // Row 3: the jobs.
         .target(name: "Pickup", dependencies: ["MailQueue", "MailMessage", "SafeIO", logging, lifecycle, nio, nioPosix, metrics]),
-        .target(name: "SMTPServer", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging, lifecycle,
+        .target(name: "SMTPServer", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging, lifecycle, metrics,
                                                   .product(name: "Crypto", package: "swift-crypto"),
                                                   .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(name: "Delivery", dependencies: [

@@ -97,6 +97,8 @@ extension MXResolver {
     /// A server that answered with another RCODE, a malformed answer or a socket error is not
     /// asked again; one that timed out is, in the next round.
     func query(_ name: String, type: DNSRecordType) async throws(DNSError) -> DNSMessage {
+        let started = ContinuousClock.now
+        defer { DNSMetrics.lookupFinished(type, after: ContinuousClock.now - started) }
         let servers = configuration.servers
         guard !servers.isEmpty else { throw .network("no DNS servers configured") }
         var failedRcode: Int?

@@ -10,10 +10,20 @@ import Metrics
 public enum DeliveryMetrics {
     /// mailroot_delivered_total: recipients accepted by the next hop (remote 250 or drop/ file).
     static let delivered = Counter(label: "mailroot_delivered_total")
-    /// mailroot_deferred_total: recipients whose attempt failed transiently and stay queued.
-    static let deferred = Counter(label: "mailroot_deferred_total")
-    /// mailroot_bounced_total: recipients failed permanently (a bounce is queued to the sender).
-    static let bounced = Counter(label: "mailroot_bounced_total")
+    /// mailroot_deferred_total{reason_class}: recipients whose attempt failed transiently and stay
+    /// queued, by class.subject of the status ("4.4" network/routing, "4.2" mailbox, "4.7" policy…).
+    static func deferred(_ status: EnhancedStatusCode) {
+        Counter(label: "mailroot_deferred_total", dimensions: [("reason_class", reasonClass(status))]).increment()
+    }
+    /// mailroot_bounced_total{reason_class}: recipients failed permanently (a bounce is queued to
+    /// the sender), by class.subject of the status ("5.1" address, "5.7" policy…).
+    static func bounced(_ status: EnhancedStatusCode) {
+        Counter(label: "mailroot_bounced_total", dimensions: [("reason_class", reasonClass(status))]).increment()
+    }
+    /// "4.4": the status's class and subject, a bounded label (RFC 3463 defines eight subjects).
+    static func reasonClass(_ status: EnhancedStatusCode) -> String {
+        "\(status.statusClass.rawValue).\(status.subject)"
+    }
     /// mailroot_queue_messages: messages in the queue, updated from the scheduler's tick.
     static let queueMessages = Gauge(label: "mailroot_queue_messages")
     /// mailroot_queue_oldest_seconds: age of the oldest queued message (0 when empty); a number
@@ -29,13 +39,13 @@ public enum DeliveryMetrics {
     /// (RFC 5321 §4.5.5: never bounced), labelled by class.subject of its failure ("5.1").
     static func badmailed(_ status: EnhancedStatusCode) {
         Counter(label: "mailroot_badmail_total",
-                dimensions: [("reason_class", "\(status.statusClass.rawValue).\(status.subject)")]).increment()
+                dimensions: [("reason_class", reasonClass(status))]).increment()
     }
 
     /// Creates every unlabelled series after the backend is bootstrapped, so a scrape shows 0
     /// rather than nothing before the first delivery (Prometheus' rate() needs the 0).
     public static func declare() {
-        _ = (delivered, deferred, bounced, queueMessages, queueOldestSeconds, activeConnections, latency)
+        _ = (delivered, queueMessages, queueOldestSeconds, activeConnections, latency)
     }
 
     static func record(_ occupancy: QueueOccupancy, now: Date = Date()) {

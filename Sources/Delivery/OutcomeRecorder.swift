@@ -46,11 +46,11 @@ struct OutcomeRecorder: Sendable {
                 logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(Self.dsn(reply) ?? "2.0.0"), status=sent (\(reply))")
             case .deferred(let until, let code, let reply):
                 recordOutcomes.append(.deferred(index: index, reply: reply, nextAttempt: until))
-                DeliveryMetrics.deferred.increment()
+                DeliveryMetrics.deferred(code)
                 logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(code), status=deferred (\(reply))")
             case .bounced(let code, let reply):
                 recordOutcomes.append(.failed(index: index, reply: reply))
-                DeliveryMetrics.bounced.increment()
+                DeliveryMetrics.bounced(code)
                 failed.append(FailedRecipient(recipient: status.recipient, status: code, diagnostic: Self.diagnostic(reply),
                                               remoteMTA: report.relay == "none" || report.relay == "local" ? nil : "dns; \(Self.hostName(report.relay))",
                                               lastAttempt: now))

@@ -21,9 +21,11 @@
 //   docs/operations.md "Metrics", Sources/Pickup/PickupMetrics.swift,
 //   Sources/Delivery/DeliveryMetrics.swift, https://prometheus.io/docs/instrumenting/exposition_formats/
 import Delivery
+import DNSResolver
 import Metrics
 import Pickup
 import Prometheus
+import SMTPServer
 
 enum DaemonMetrics {
     /// mailroot_smtp_received_total: messages the SMTP listener accepted, counted after the queue's
@@ -43,6 +45,8 @@ enum DaemonMetrics {
         MetricsSystem.bootstrap(factory)
         PickupMetrics.declare()
         DeliveryMetrics.declare()
+        SMTPServerMetrics.declare()
+        DNSMetrics.declare()
         _ = smtpReceived
         return registry
     }()

@@ -34,6 +34,7 @@ final class ConnectionLimiter: Sendable {
                   counts.perAddress[address, default: 0] < counts.maximumPerAddress else { return false }
             counts.total += 1
             counts.perAddress[address, default: 0] += 1
+            SMTPServerMetrics.active.record(counts.total)
             return true
         }
     }
@@ -41,6 +42,7 @@ final class ConnectionLimiter: Sendable {
     func release(_ address: String) {
         counts.withLock { counts in
             counts.total -= 1
+            SMTPServerMetrics.active.record(counts.total)
             let left = counts.perAddress[address, default: 1] - 1
             counts.perAddress[address] = left > 0 ? left : nil
         }

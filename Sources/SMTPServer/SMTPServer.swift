@@ -155,12 +155,14 @@ public final class SMTPServer: Service, Sendable {
     private func serve(_ connection: NIOAsyncChannel<InboundChunk, Never>, port: SMTPServerConfiguration.Port) async {
         let client = connection.channel.remoteAddress?.ipAddress ?? "unknown"
         guard limiter.admit(client) else {
+            SMTPServerMetrics.refused.increment()
             logger.warning("connection limit reached, refusing \(client)")
             try? await connection.executeThenClose { _, _ in
                 try await connection.channel.writeAndFlush(ByteBuffer(bytes: ServerReplies.tooManyConnections.encoded()))
             }
             return
         }
+        SMTPServerMetrics.accepted.increment()
         let slot = ConnectionSlot(limiter: limiter, address: client)
         defer { slot.release() }
         let id = sessions.add(connection.channel)

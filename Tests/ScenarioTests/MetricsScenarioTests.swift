@@ -26,8 +26,7 @@ import Testing
         #expect(samples["mailroot_delivered_total"] == 3)
         #expect(samples["mailroot_badmail_total{reason_class=\"5.1\"}"] == 1)
         #expect(samples.filter { $0.key.hasPrefix("mailroot_badmail_total") }.values.reduce(0, +) == 1)
-        #expect(samples["mailroot_deferred_total"] ?? 0 == 0)
-        #expect(samples["mailroot_bounced_total"] ?? 0 == 0)
+        #expect(!samples.keys.contains { $0.hasPrefix("mailroot_deferred_total") || $0.hasPrefix("mailroot_bounced_total") })
         #expect(samples["mailroot_queue_oldest_seconds"] == 0)
         #expect(samples["mailroot_delivery_active_connections"] == 0)
 
@@ -49,6 +48,7 @@ import Testing
 
                 [smtp]
                 listen = ["127.0.0.1:\(smtpPort)"]
+                max_connections_per_ip = 2
 
                 """, label: "metrics-smtp")
         try await scenario.mailroot.start()
@@ -66,6 +66,37 @@ import Testing
         #expect(samples["mailroot_delivery_latency_seconds_count"] == 1)
         #expect(samples["mailroot_delivery_latency_seconds_bucket{le=\"+Inf\"}"] == 1)
         #expect((samples["mailroot_delivery_latency_seconds_sum"] ?? -1) >= 0)
+        // One MX question for remote.test (cached afterwards), at least one address question.
+        #expect(samples["mailroot_dns_lookup_seconds_count{type=\"MX\"}"] == 1)
+        #expect((samples["mailroot_dns_lookup_seconds_count{type=\"A\"}"] ?? 0) >= 1)
+
+        // Two sessions held open use up max_connections_per_ip; a third is refused with 421.
+        let held = try [smtpGreeting(port: smtpPort), smtpGreeting(port: smtpPort)]
+        defer { for connection in held { close(connection.fd) } }
+        #expect(held.allSatisfy { $0.greeting.hasPrefix("220") }, "\(held.map(\.greeting))")
+        let third = try smtpGreeting(port: smtpPort)
+        close(third.fd)
+        #expect(third.greeting.hasPrefix("421"), "\(third.greeting)")
+        let connections = try await scrape(port: metricsPort, until: { $0["mailroot_smtp_connections_refused_total"] == 1 })
+        #expect(connections["mailroot_smtp_connections_total"] == 3, "swaks and the two held sessions")
+        #expect(connections["mailroot_smtp_connections_active"] == 2)
+        #expect(connections["mailroot_smtp_connections_refused_total"] == 1)
+    }
+
+    @Test func aDeferredAttemptIsCountedByItsReasonClass() async throws {
+        let metricsPort = try freePort()
+        // Nothing listens on the MX's address: connection refused, 4.4.1.
+        let scenario = try await Scenario(
+            port: Scenario.mxPort,
+            records: [.mx("down.test", host: "mx.down.test", preference: 10), .host("mx.down.test", addresses: [Loopback.next()])],
+            settings: "metrics_listen = \"127.0.0.1:\(metricsPort)\"", delivery: "expire = \"1h\"", label: "metrics-deferred")
+        try await scenario.mailroot.start()
+        try await scenario.mailroot.waitForLog(containing: "metrics: serving")
+        try scenario.mailroot.dropIntoPickup(mail(from: "me@example.test", to: ["you@down.test"], subject: "later"))
+        try await scenario.mailroot.waitForLog(containing: "status=deferred")
+        let samples = try await scrape(port: metricsPort, until: { $0["mailroot_deferred_total{reason_class=\"4.4\"}"] != nil })
+        #expect(samples["mailroot_deferred_total{reason_class=\"4.4\"}"] ?? 0 >= 1)
+        #expect(samples["mailroot_delivered_total"] == 0)
     }
 
     @Test func healthzTurns503WhenTheQueueDirectoryIsNotWritable() async throws {
@@ -144,4 +175,27 @@ private func httpGet(port: Int, path: String) async throws -> (status: Int, body
         let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
         return (status, String(text[split.upperBound...]))
     }.value
+}
+
+/// Connects to the listener on 127.0.0.1 and reads its first reply line; the caller closes `fd`.
+private func smtpGreeting(port: Int) throws -> (fd: Int32, greeting: String) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EIO) }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(fd)
+        throw POSIXError(.ECONNREFUSED)
+    }
+    var line: [UInt8] = []
+    var byte: UInt8 = 0
+    while recv(fd, &byte, 1, 0) == 1, byte != 0x0A { line.append(byte) }
+    return (fd, String(decoding: line, as: UTF8.self))
 }
