@@ -235,6 +235,7 @@ class Mailroot:
         started = time.monotonic()
         self.process = subprocess.Popen([mailroot_binary(), "serve", "--config", self.config_path],
                                         stdout=self.logfile, stderr=subprocess.STDOUT)
+        self.start_perf()
         if wait_for_line:
             wait_for(lambda: wait_for_line in read(self.logpath) or self.process.poll() is not None,
                      120, "mailroot start")
@@ -244,8 +245,31 @@ class Mailroot:
 
     def stop(self):
         if self.process:
+            self._stop_perf()
             stop_process(self.process, grace=60)
             self.process = None
+
+    def start_perf(self):
+        """BENCH_PERF=dir: samples this daemon with `perf record -g` until stopped (profiling only)."""
+        directory = os.environ.get("BENCH_PERF")
+        if not directory:
+            return
+        os.makedirs(directory, exist_ok=True)
+        output = os.path.join(directory, f"perf-{os.path.basename(self.directory)}-{self.runs}.data")
+        self.perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", output, "-p", str(self.process.pid)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _stop_perf(self):
+        perf = getattr(self, "perf", None)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(60)
+            self.perf = None
+
+    def cpu_seconds(self):
+        """User + system CPU time of the daemon so far."""
+        fields = read(f"/proc/{self.process.pid}/stat").rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss(self):
         return rss_kib(self.process.pid)

@@ -107,7 +107,7 @@ def latencies(written, sink, count, what):
 def run_mailroot(directory, dns_port, sink, count, interval):
     os.makedirs(os.path.join(directory, "mailroot"))
     mailroot = b.Mailroot(os.path.join(directory, "mailroot"), b.mailroot_config(dns_port))
-    mailroot.start()
+    mailroot.start(wait_for_line="pickup: watching")
     try:
         def submit(seq):
             b.write_pickup_file(mailroot.pickup, seq, SENDER, RECIPIENT, message(seq))

@@ -70,12 +70,14 @@ def mailroot_run(world, plan, mode):
                 b.write_pickup_file(mailroot.pickup, index, SENDER, recipient, b.make_message(index, recipient, size))
             start = mailroot.start(wait_for_line=None)
         else:
-            mailroot.start()
+            mailroot.start(wait_for_line="pickup: watching")
             start = time.monotonic()
             for index, recipient, size in plan:
                 b.write_pickup_file(mailroot.pickup, index, SENDER, recipient, b.make_message(index, recipient, size))
         end = world.sink.wait_for_total(base + len(plan), timeout_for(len(plan)), f"mailroot {mode}")
         peak = mailroot.rss()[1]
+        b.log(f"mailroot {mode}: {mailroot.cpu_seconds() * 1e6 / len(plan):,.0f} us CPU per message, "
+              f"{end - start:.1f} s wall")
         if mailroot.badmail():
             raise RuntimeError(f"mailroot put {len(mailroot.badmail())} files in badmail")
         return len(plan) / (end - start), peak
