@@ -17,6 +17,11 @@ enum CheckSettings {
             ("local_domains", list(c.localDomains.map(quoted))),
             ("max_message_size", "\(c.maxMessageSize)"),
             ("max_received_headers", "\(c.maxReceivedHeaders)"),
+            // "" is how the file says "off", so the line can be pasted back into it.
+            ("metrics_listen", quoted(c.metricsListen.map { "\($0)" } ?? "")),
+            ("user", quoted(c.user ?? "")),
+            ("pickup_group", quoted(c.pickupGroup ?? "")),
+            ("shutdown_grace", duration(c.shutdownGrace)),
             ("pickup.dot_stuffed", "\(c.pickup.dotStuffed)"),
             ("pickup.scan_interval", duration(c.pickup.scanInterval)),
             ("dns.servers", list(c.dns.servers.map { quoted("\($0)") })),

@@ -62,7 +62,15 @@ enum FolderOwnership {
         defer { close(fd) }
         guard fchown(fd, owner, group) == 0 else { throw failure("chown", path) }
         // chown may clear the setgid bit, so the mode is set after it.
-        if let mode, fchmod(fd, mode) != 0 { throw failure("chmod", path) }
+        guard let mode else { return }
+        guard fchmod(fd, mode) == 0 else { throw failure("chmod", path) }
+        // The kernel drops the setgid bit without an error when the caller is neither in the
+        // group nor holds CAP_FSETID (a systemd unit with too small a CapabilityBoundingSet).
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure("stat", path) }
+        guard info.st_mode & 0o7777 == mode else {
+            throw DaemonError(description: "cannot give \(path) mode \(String(mode, radix: 8)): it has mode \(String(info.st_mode & 0o7777, radix: 8)) (setting the setgid bit needs CAP_FSETID or membership of the group)")
+        }
     }
 
     private static func walk(_ path: String, user: SystemAccount, logger: Logger) throws(DaemonError) {

@@ -195,3 +195,26 @@ private func tree(_ path: String) -> [String] {
     }
     return paths
 }
+
+/// `mailroot check` shows the new keys as they would be written in the file.
+@Suite struct PrivilegeDropCheckTests {
+    @Test func checkPrintsUserPickupGroupShutdownGraceAndMetricsListenAsTOML() async throws {
+        let mailroot = try MailrootInstance(config: """
+            user = "mailroot"
+            pickup_group = "mailroot-pickup"
+            shutdown_grace = "45s"
+            metrics_listen = "127.0.110.2:9325"
+            """, label: "check")
+        let run = try await runClient(MailrootInstance.binaryPath, ["check", "--config", mailroot.configPath], in: mailroot.directory)
+        let lines = Set(run.output.split(separator: "\n").map(String.init))
+        for expected in ["user = \"mailroot\"", "pickup_group = \"mailroot-pickup\"", "shutdown_grace = \"45s\"",
+                         "metrics_listen = \"127.0.110.2:9325\""] {
+            #expect(lines.contains(expected), "\(expected) missing from:\n\(run.output)")
+        }
+        let defaults = try MailrootInstance(config: "", label: "check")
+        let plain = try await runClient(MailrootInstance.binaryPath, ["check", "--config", defaults.configPath], in: defaults.directory)
+        for expected in ["user = \"\"", "pickup_group = \"\"", "shutdown_grace = \"10s\"", "metrics_listen = \"\""] {
+            #expect(plain.output.contains(expected + "\n"), "\(expected) missing from:\n\(plain.output)")
+        }
+    }
+}
