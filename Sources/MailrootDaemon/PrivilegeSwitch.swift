@@ -22,7 +22,8 @@ enum ThreadCredentials {
     private static let signal = SIGUSR2
     /// What the handler applies; written before the signal is sent, read only in the handler.
     nonisolated(unsafe) private static var target: (uid: uid_t, gid: gid_t, groups: UnsafeMutableBufferPointer<gid_t>)?
-    /// -1 while pending, 0 done, else the errno of the call that failed (1 setgroups, 2 setgid, 3 setuid in `step`).
+    /// -1 while pending, 0 done, else the errno of the call that failed; `step` says which
+    /// (1 setgroups, 2 setgid, 3 setuid).
     private static let outcome = Atomic<Int32>(-1)
     private static let step = Atomic<Int32>(0)
 
@@ -32,7 +33,10 @@ enum ThreadCredentials {
         defer { buffer.deallocate() }
         target = (uid, gid, UnsafeMutableBufferPointer(rebasing: buffer[..<groups.count]))
         defer { target = nil }
+        // Both are touched here first so that their lazy initialisation (swift_once, which may
+        // lock) never happens inside the signal handler.
         outcome.store(-1, ordering: .sequentiallyConsistent)
+        step.store(0, ordering: .sequentiallyConsistent)
 
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in ThreadCredentials.applyOnThisThread() }
