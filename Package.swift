@@ -32,7 +32,9 @@ let package = Package(
     targets: [
         // Row 0: vocabulary and crash-safe files.
         .target(name: "MailMessage"),
-        .target(name: "SafeIO"),
+        // renameat2(RENAME_NOREPLACE), which Swift's Glibc module does not import (_GNU_SOURCE only).
+        .target(name: "CLinuxShims"),
+        .target(name: "SafeIO", dependencies: ["CLinuxShims"]),
         // Row 1: protocols on paper.
         .target(name: "SMTPProtocol", dependencies: ["MailMessage", nio]),
         .target(name: "DNSResolver", dependencies: [nio, nioPosix, metrics]),

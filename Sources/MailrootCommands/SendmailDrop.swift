@@ -6,9 +6,11 @@ import SafeIO
 /// Puts a finished pickup file into `pickup/` so that the daemon sees all of it or none of it.
 ///
 /// The file is written under a dot name (which the pickup watcher ignores), fsynced, given its
-/// final mode, then hard-linked to `<queue id>.eml` and the dot name removed. `link` rather than
-/// `rename` because it fails instead of replacing a file that already has the name, so two
-/// submissions can never overwrite each other. The directory is fsynced before we exit 0: once
+/// final mode, then renamed to `<queue id>.eml` with RENAME_NOREPLACE: it fails instead of
+/// replacing a file that already has the name, so two submissions can never overwrite each
+/// other, and the watcher sees a rename (IN_MOVED_TO) and takes the file at once. (A link(2)
+/// would be just as safe, but inotify reports it only as IN_CREATE, which the watcher cannot tell
+/// from a file still being written, so the file would wait for the next scan.) The directory is fsynced before we exit 0: once
 /// the caller sees success, the message survives a power cut even if no daemon is running.
 enum SendmailDrop {
     /// Mode of the final file: the daemon reads it through the group when it runs as another
@@ -38,24 +40,26 @@ enum SendmailDrop {
             unlink(temporary)
             throw failure(error, creating: false)
         }
-        defer { unlink(temporary) }
         var id = queueID
         for _ in 0..<8 {
             let name = "\(id).eml"
-            if link(temporary, "\(directory)/\(name)") == 0 {
-                // The dot name goes before the fsync so the directory is synced once and no
-                // temporary name survives a crash after we have reported success.
+            do throws(SafeIOError) {
+                try renameWithoutReplacing(from: temporary, to: "\(directory)/\(name)")
+            } catch where error.errno == EEXIST {
+                id = QueueID.generate()
+                continue
+            } catch {
                 unlink(temporary)
-                do {
-                    try fsyncDirectory(directory)
-                } catch {
-                    throw failure(error, creating: false)
-                }
-                return name
+                throw failure(error, creating: true)
             }
-            guard errno == EEXIST else { throw failure(.system(operation: "link", errno: errno, path: "\(directory)/\(name)"), creating: true) }
-            id = QueueID.generate()
+            do {
+                try fsyncDirectory(directory)
+            } catch {
+                throw failure(error, creating: false)
+            }
+            return name
         }
+        unlink(temporary)
         throw .init(status: .temporary, message: "could not find a free name in \(directory)")
     }
 

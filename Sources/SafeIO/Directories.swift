@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import CLinuxShims
 import Glibc
 
 /// Makes the directory's entries (creations, renames, removals) durable. Linux needs this after
@@ -59,4 +60,16 @@ public func directoryEntries(_ path: String) throws(SafeIOError) -> [String] {
 /// unlink(2); a file that is already gone is not an error (removal is idempotent on replay).
 public func removeFile(_ path: String) throws(SafeIOError) {
     guard unlink(path) == 0 || errno == ENOENT else { throw .lastError("unlink", path) }
+}
+
+/// Moves `source` to `destination` unless something already has that name (EEXIST then), so
+/// two writers can never replace each other's file. One rename(2): a watcher of the directory
+/// sees the file appear whole (inotify IN_MOVED_TO). Where the file system does not support
+/// RENAME_NOREPLACE, link(2) then unlink(2) gives the same guarantee (the name appears whole,
+/// as IN_CREATE). Not durable by itself: fsync the directories after.
+public func renameWithoutReplacing(from source: String, to destination: String) throws(SafeIOError) {
+    if mailroot_rename_noreplace(source, destination) == 0 { return }
+    guard errno == EINVAL || errno == ENOSYS else { throw .lastError("rename", destination) }
+    guard link(source, destination) == 0 else { throw .lastError("link", destination) }
+    unlink(source)
 }

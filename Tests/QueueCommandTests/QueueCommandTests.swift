@@ -136,11 +136,12 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
-    @Test func queueHasNoMutatingSubcommands() async throws {
+    @Test func queueHelpListsEveryCommand() async throws {
         let directory = try TemporaryDirectory("queuecmd")
-        for command in ["flush", "hold", "release", "delete", "bounce"] {
-            let result = try await CommandRun.mailroot(["queue", command], in: directory)
-            #expect(result.status != 0, "queue \(command) should not exist")
+        let result = try await CommandRun.mailroot(["queue", "--help"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        for command in ["list", "show", "flush", "hold", "release", "delete", "bounce"] {
+            #expect(result.stdout.contains("  \(command) "), "queue \(command) missing from --help: \(result.stdout)")
         }
     }
 }

@@ -127,3 +127,21 @@ private func refusal(_ path: String) -> String? {
 func diskFullIsRecognisedFromErrno(code: Int32, full: Bool) {
     #expect(SafeIOError.system(operation: "write", errno: code, path: "/q").isDiskFull == full)
 }
+
+@Test func renameWithoutReplacingRefusesAnExistingNameAndLeavesBothFiles() throws {
+    let dir = try ScratchDirectory()
+    try writeFileDurably(path: dir.file("new"), bytes: Array("new".utf8))
+    try writeFileDurably(path: dir.file("taken"), bytes: Array("first".utf8))
+    #expect(throws: SafeIOError.self) { try renameWithoutReplacing(from: dir.file("new"), to: dir.file("taken")) }
+    do {
+        try renameWithoutReplacing(from: dir.file("new"), to: dir.file("taken"))
+    } catch {
+        #expect(error.errno == EEXIST)
+    }
+    #expect(try String(contentsOfFile: dir.file("taken"), encoding: .utf8) == "first")
+    #expect(try fileKind(atPath: dir.file("new")) == .regular)
+
+    try renameWithoutReplacing(from: dir.file("new"), to: dir.file("free"))
+    #expect(try fileKind(atPath: dir.file("new")) == nil)
+    #expect(try String(contentsOfFile: dir.file("free"), encoding: .utf8) == "new")
+}
