@@ -217,6 +217,7 @@ public final class SMTPServer: Service, Sendable {
                             let idle = TimeAmount(settings.configuration.idleTimeout)
                             // RFC 8314 §3.3: on the submissions port TLS starts before the first SMTP byte.
                             if port == .submissions, let implicitTLS = settings.tlsContext {
+                                try child.pipeline.syncOperations.addHandler(TLSCipherObserver())
                                 try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: implicitTLS))
                             }
                             try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))

@@ -157,6 +157,8 @@ struct SMTPSession: Sendable {
             do {
                 let operations = channel.pipeline.syncOperations
                 try operations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+                // In front of the TLS handler, where the ServerHello passes in the clear.
+                try operations.addHandler(TLSCipherObserver(), position: .first)
                 try operations.handler(type: InboundGate.self).startNewEpoch()
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)
@@ -165,18 +167,24 @@ struct SMTPSession: Sendable {
         }.get()
     }
 
+    /// `TLSv1.3 with cipher TLS_AES_128_GCM_SHA256` (the cipher when TLSCipherObserver saw it),
+    /// nil before TLS.
     private func negotiatedTLSVersion() async -> String? {
         let channel = self.channel
-        let version = try? await channel.eventLoop.submit { () throws -> TLSVersion? in
-            try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).tlsVersion
+        let negotiated = try? await channel.eventLoop.submit { () throws -> (TLSVersion?, UInt16?) in
+            let operations = channel.pipeline.syncOperations
+            let version = try operations.handler(type: NIOSSLServerHandler.self).tlsVersion
+            return (version, try? operations.handler(type: TLSCipherObserver.self).cipherSuite)
         }.get()
-        switch version {
-        case .tlsv12: return "TLSv1.2"
-        case .tlsv13: return "TLSv1.3"
-        case .tlsv1, .tlsv11: return "TLS"
+        let name: String
+        switch negotiated?.0 {
+        case .tlsv12: name = "TLSv1.2"
+        case .tlsv13: name = "TLSv1.3"
         case .none: return nil
-        case .some: return "TLS"
+        case .some: name = "TLS"
         }
+        guard let suite = negotiated?.1 else { return name }
+        return "\(name) with cipher \(TLSCipherObserver.name(of: suite))"
     }
 }
 

@@ -74,6 +74,7 @@ import Testing
             s.ehlo("tls.example")
             assert not s.has_extn("starttls"), "STARTTLS offered twice"
             print("CIPHER", s.sock.version())
+            print("SUITE", s.sock.cipher()[0])
             s.sendmail("a@example.org", ["bob@local.test"], "Subject: tls\\r\\n\\r\\nsecret\\r\\n")
         print("SENT")
         """, port: port)
@@ -84,7 +85,41 @@ import Testing
     try #require(messages.count == 1)
     #expect(messages[0].protocolName == "ESMTPS")
     let text = String(decoding: messages[0].content, as: UTF8.self).replacingOccurrences(of: "\r\n ", with: " ")
-    #expect(text.contains("with ESMTPS (TLSv1."))
+    // Python reports TLS 1.3 suites by their IANA names, as Received: does.
+    let suite = try #require(output.split(separator: "\n").first { $0.hasPrefix("SUITE ") }?.dropFirst(6))
+    #expect(text.contains("with ESMTPS (TLSv1.3 with cipher \(suite))"), "\(text)")
+}
+
+/// The cipher in Received: is the one the client really negotiated: a TLS 1.2 client limited to
+/// one suite (OpenSSL name) must find that suite's IANA name in the header.
+@Test(arguments: [("ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+                  ("ECDHE-RSA-AES256-GCM-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
+                  ("ECDHE-RSA-CHACHA20-POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256")])
+func receivedNamesTheTLS12CipherTheClientNegotiated(openSSLName: String, ianaName: String) async throws {
+    let directory = try TemporaryDirectory("smtp-tls12")
+    let files = try await selfSignedCertificate(in: directory)
+    let receiver = InMemoryReceiver()
+    let configuration = testConfiguration { $0.tls = files }
+    let (status, output) = try await withServer(configuration, receiver: receiver) { port, _ in
+        try await python("""
+        import smtplib, ssl, sys
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers("\(openSSLName)")
+        with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+            s.starttls(context=context)
+            print("SUITE", s.sock.version(), s.sock.cipher()[0])
+            s.sendmail("a@example.org", ["bob@local.test"], "Subject: tls\\r\\n\\r\\nsecret\\r\\n")
+        """, port: port)
+    }
+    #expect(status == 0, "\(output)")
+    #expect(output.contains("SUITE TLSv1.2 \(openSSLName)"), "\(output)")
+    let messages = await receiver.messages
+    try #require(messages.count == 1)
+    let text = String(decoding: messages[0].content, as: UTF8.self).replacingOccurrences(of: "\r\n ", with: " ")
+    #expect(text.contains("with ESMTPS (TLSv1.2 with cipher \(ianaName))"), "\(text)")
 }
 
 @Test func tls11ClientsAreRefused() async throws {
