@@ -51,6 +51,7 @@ enum CheckSettings {
             ("smtp.max_connections", "\(s.maxConnections)"),
             ("smtp.max_connections_per_ip", "\(s.maxConnectionsPerIP)"),
             ("smtp.idle_timeout", duration(s.idleTimeout)),
+            ("smtp.received_authenticated_user", "\(s.receivedAuthenticatedUser)"),
             ("log.level", quoted(c.log.level.rawValue)),
             ("log.format", quoted(c.log.format.rawValue)),
         ]

@@ -23,6 +23,7 @@ struct ConfigurationChanges: Equatable {
         ("smtp.max_connections", { $0.smtp.maxConnections == $1.smtp.maxConnections }),
         ("smtp.max_connections_per_ip", { $0.smtp.maxConnectionsPerIP == $1.smtp.maxConnectionsPerIP }),
         ("smtp.idle_timeout", { $0.smtp.idleTimeout == $1.smtp.idleTimeout }),
+        ("smtp.received_authenticated_user", { $0.smtp.receivedAuthenticatedUser == $1.smtp.receivedAuthenticatedUser }),
         ("delivery.retry", { $0.delivery.retry == $1.delivery.retry }),
         ("delivery.expire", { $0.delivery.expire == $1.delivery.expire }),
         ("delivery.max_connections", { $0.delivery.maxConnections == $1.delivery.maxConnections }),
@@ -78,6 +79,7 @@ struct ConfigurationChanges: Equatable {
         result.smtp.maxConnections = new.smtp.maxConnections
         result.smtp.maxConnectionsPerIP = new.smtp.maxConnectionsPerIP
         result.smtp.idleTimeout = new.smtp.idleTimeout
+        result.smtp.receivedAuthenticatedUser = new.smtp.receivedAuthenticatedUser
         result.delivery.retry = new.delivery.retry
         result.delivery.expire = new.delivery.expire
         result.delivery.maxConnections = new.delivery.maxConnections

@@ -23,6 +23,8 @@ extension MailrootConfiguration {
         public var submissions: [SMTPServerConfiguration.ListenAddress] = []
         /// `[[smtp.users]]`: who may AUTH, by name.
         public var users: [String: PasswordHash] = [:]
+        /// Name the AUTH user in `Received:` (Postfix's smtpd_sasl_authenticated_header); off by default.
+        public var receivedAuthenticatedUser = false
         public init() {}
     }
 }
@@ -51,6 +53,7 @@ extension MailrootConfiguration.SMTP {
         if let value = table["max_connections"] { maxConnections = try value.integer(in: 1...Int.max) }
         if let value = table["max_connections_per_ip"] { maxConnectionsPerIP = try value.integer(in: 1...Int.max) }
         if let value = table["idle_timeout"] { idleTimeout = try value.duration() }
+        if let value = table["received_authenticated_user"] { receivedAuthenticatedUser = try value.bool() }
         try checkAuthentication(table)
     }
 

@@ -13,7 +13,8 @@ enum ConfigurationSchema {
                      "max_recipients_per_transaction", "opportunistic_tls", "connect_timeout",
                      "greeting_timeout", "command_timeout", "data_timeout"],
         "smtp": ["listen", "relay_networks", "tls_certificate", "tls_key", "max_recipients", "max_connections",
-                 "max_connections_per_ip", "idle_timeout", "submission", "submissions", "users"],
+                 "max_connections_per_ip", "idle_timeout", "submission", "submissions", "users",
+                 "received_authenticated_user"],
         "log": ["level", "format"],
     ]
 

@@ -22,6 +22,7 @@ func smtpServerConfiguration(_ configuration: MailrootConfiguration,
         maximumRecipients: smtp.maxRecipients, maximumConnections: smtp.maxConnections,
         maximumConnectionsPerIP: smtp.maxConnectionsPerIP, idleTimeout: smtp.idleTimeout, tls: tls,
         submission: smtp.submission, submissions: smtp.submissions, users: smtp.users)
+    server.receivedShowsAuthenticatedUser = smtp.receivedAuthenticatedUser
     if let resolver {
         // A DNS failure is recorded like a missing or unconfirmed name: address only (Postfix's "unknown").
         server.reverseLookup = { address in (try? await resolver.reverseName(of: address)) ?? nil }

@@ -21,9 +21,12 @@ public struct ServerMailTransaction: Sendable, Hashable {
     public var heloName: String
     /// RFC 3848 protocol name for `Received: ... with`: SMTP, ESMTP, ESMTPS.
     public var protocolName: String
+    /// Who authenticated with AUTH in this session, if anyone.
+    public var authenticatedUser: String?
 
     public init(envelope: Envelope, content: [UInt8], bodyType: BodyType, smtpUTF8: Bool,
-                heloName: String, protocolName: String) {
+                heloName: String, protocolName: String, authenticatedUser: String? = nil) {
+        self.authenticatedUser = authenticatedUser
         self.envelope = envelope
         self.content = content
         self.bodyType = bodyType

@@ -75,6 +75,7 @@ extension ServerSessionStateMachine {
 
     private mutating func verify(_ credentials: ServerCredentials) -> ServerAction {
         state = .verifying
+        userBeingVerified = credentials.username
         return .authenticate(credentials)
     }
 
@@ -85,6 +86,7 @@ extension ServerSessionStateMachine {
         switch outcome {
         case .accepted:
             isAuthenticated = true
+            authenticatedUser = userBeingVerified
             return .reply(ServerReplies.authSucceeded)
         case .rejected:
             return authenticationFailed()

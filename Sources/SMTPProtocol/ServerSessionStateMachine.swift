@@ -65,6 +65,10 @@ public struct ServerSessionStateMachine: Sendable {
     public internal(set) var usedEHLO = false
     public internal(set) var isTLSActive = false
     public internal(set) var isAuthenticated = false
+    /// The name the client authenticated as, for a `Received:` that discloses it when configured.
+    public internal(set) var authenticatedUser: String?
+    /// The name whose credentials the listener is checking.
+    var userBeingVerified: String?
     public internal(set) var errorCount = 0
     public internal(set) var authenticationFailures = 0
     var junkCount = 0
@@ -143,7 +147,8 @@ public struct ServerSessionStateMachine: Sendable {
         let envelope = Envelope(sender: parameters.sender, recipients: recipients)
         return .deliver(ServerMailTransaction(
             envelope: envelope, content: decoder.content, bodyType: parameters.bodyType,
-            smtpUTF8: parameters.smtpUTF8, heloName: heloName ?? "", protocolName: protocolName))
+            smtpUTF8: parameters.smtpUTF8, heloName: heloName ?? "", protocolName: protocolName,
+            authenticatedUser: authenticatedUser))
     }
 
     private mutating func countedError(_ reply: SMTPReply) -> ServerDataAction {

@@ -8,16 +8,23 @@ import SMTPProtocol
 /// `Received: from client.example ([192.0.2.1]) by mx.example.org (mailroot) with ESMTPS
 /// (TLSv1.3) id 0ABCDEFGH1234567 for <bob@example.org>; Sun, 29 Nov 2026 05:00:00 +0000`.
 enum ReceivedField {
+    /// With `disclosingUser`, an authenticated session adds `(Authenticated sender: NAME)` after
+    /// the client, as Postfix's smtpd_sasl_authenticated_header does; off by default, because
+    /// the header travels to every recipient and names an account on this server.
     static func make(transaction: ServerMailTransaction, clientAddress: SocketAddress?, clientName: String? = nil,
                      hostname: String,
-                     tlsVersion: String?, queueID: QueueID, date: Date = Date()) -> [UInt8] {
+                     tlsVersion: String?, queueID: QueueID, disclosingUser: Bool = false, date: Date = Date()) -> [UInt8] {
         let ip = clientAddress?.ipAddress.map(addressLiteral) ?? "[unknown]"
         // RFC 5321 §4.4 TCP-info: `name [address]` when the reverse name is known.
         let info = clientName.flatMap(verifiedName).map { "\($0) \(ip)" } ?? ip
         let recipients = transaction.envelope.recipients
         // `for` only with a single recipient: with several it would disclose the others (Postfix does the same).
+        var from = "\(sanitized(transaction.heloName)) (\(info))"
+        if disclosingUser, let user = transaction.authenticatedUser {
+            from += " (Authenticated sender: \(sanitized(user, alsoAllowing: "@+")))"
+        }
         let received = TraceFields.Received(
-            from: "\(sanitized(transaction.heloName)) (\(info))", by: hostname, with: transaction.protocolName,
+            from: from, by: hostname, with: transaction.protocolName,
             withDetail: tlsVersion, id: queueID.rawValue,
             forRecipient: recipients.count == 1 ? recipients[0].address : nil, date: date)
         return received.field
@@ -48,8 +55,8 @@ enum ReceivedField {
     /// The HELO name is the client's word: anything that could end the clause or the comment
     /// (`(`, `)`, `;`, `\`, quotes) or is not printable ASCII is replaced, so a client cannot
     /// forge the rest of our trace field.
-    static func sanitized(_ helo: String) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]")
+    static func sanitized(_ helo: String, alsoAllowing extra: String = "") -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]" + extra)
         let text = String(helo.prefix(255).map { allowed.contains($0) ? $0 : "?" })
         return text.isEmpty ? "unknown" : text
     }

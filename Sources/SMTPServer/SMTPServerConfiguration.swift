@@ -55,6 +55,8 @@ public struct SMTPServerConfiguration: Sendable, Hashable {
     public var users: [String: PasswordHash]
     /// Failed AUTH attempts per session before `421 4.7.0`.
     public var maximumAuthenticationFailures: Int
+    /// `smtp.received_authenticated_user`: name the AUTH user in `Received:` (off: not disclosed).
+    public var receivedShowsAuthenticatedUser = false
     /// Finds the client's (forward-confirmed) name for the `Received:` field; nil: only the
     /// address is recorded. Started when a client connects, beside the greeting, never before it.
     public var reverseLookup: (@Sendable (SocketAddress) async -> String?)? {

@@ -115,7 +115,8 @@ struct SMTPSession: Sendable {
             let queueID = QueueID.generate()
             let tlsVersion = await negotiatedTLSVersion()
             let received = ReceivedField.make(transaction: transaction, clientAddress: channel.remoteAddress,
-                                              clientName: await clientName.name, hostname: configuration.hostname, tlsVersion: tlsVersion, queueID: queueID)
+                                              clientName: await clientName.name, hostname: configuration.hostname, tlsVersion: tlsVersion, queueID: queueID,
+                                              disclosingUser: configuration.receivedShowsAuthenticatedUser)
             let message = ReceivedMessage(
                 queueID: queueID, envelope: transaction.envelope, content: received + transaction.content,
                 hasEightBitContent: transaction.hasEightBitContent, smtpUTF8: transaction.smtpUTF8,

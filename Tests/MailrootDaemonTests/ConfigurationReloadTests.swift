@@ -60,6 +60,7 @@ import Testing
             max_connections = 5
             max_connections_per_ip = 2
             idle_timeout = "7s"
+            received_authenticated_user = true
             [delivery]
             retry = ["2m"]
             expire = "3h"

@@ -327,3 +327,26 @@ func withAuthServer<Result: Sendable>(_ change: (inout SMTPServerConfiguration) 
         #expect(replies.last == ["EOF"], "\(replies)")
     }
 }
+
+@Suite struct AuthenticatedSenderDisclosureTests {
+    @Test func theUserIsNamedInReceivedOnlyWhenConfigured() async throws {
+        for disclose in [false, true] {
+            let receiver = InMemoryReceiver()
+            let (status, output) = try await withAuthServer({ $0.receivedShowsAuthenticatedUser = disclose }, receiver: receiver) { ports in
+                try await python("""
+                import smtplib, sys
+                with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+                    s.ehlo("app.example")
+                    s.login("app1", "s3cret")
+                    s.sendmail("a@example.org", ["x@remote.example"], "Subject: who\\r\\n\\r\\nme\\r\\n")
+                print("SENT")
+                """, port: ports[0])
+            }
+            #expect(status == 0, "\(output)")
+            let messages = await receiver.messages
+            try #require(messages.count == 1)
+            let text = String(decoding: messages[0].content, as: UTF8.self).replacingOccurrences(of: "\r\n ", with: " ")
+            #expect(text.contains("(Authenticated sender: app1)") == disclose, "\(text)")
+        }
+    }
+}
