@@ -54,16 +54,20 @@ struct Passwd: ParsableCommand {
         return bytes
     }
 
-    /// Turns echo off with termios for one line, and back on even when reading fails.
+    /// Turns echo off with termios for one line, and back on even when reading fails. Echo goes
+    /// off before the prompt is shown (as getpass(3) does): TCSAFLUSH discards typed-ahead input,
+    /// so switching after the prompt could throw away a password typed (or sent by a script)
+    /// the moment the prompt appeared, and then wait for it forever.
     static func readHidden(prompt: String) throws -> [UInt8] {
-        FileHandle.standardError.write(Data(prompt.utf8))
         var saved = termios()
         guard tcgetattr(STDIN_FILENO, &saved) == 0 else { throw ValidationError("cannot read the terminal settings") }
         var silent = saved
         silent.c_lflag &= ~tcflag_t(ECHO)
         silent.c_lflag |= tcflag_t(ECHONL)
         guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent) == 0 else { throw ValidationError("cannot turn off echo") }
-        defer { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
+        // TCSANOW: nothing typed after the line may be lost either.
+        defer { _ = tcsetattr(STDIN_FILENO, TCSANOW, &saved) }
+        FileHandle.standardError.write(Data(prompt.utf8))
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(STDIN_FILENO, &byte, 1) == 1, byte != UInt8(ascii: "\n") {

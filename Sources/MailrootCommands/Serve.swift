@@ -13,7 +13,10 @@ struct Serve: AsyncParsableCommand {
         'localhost' as its only local domain, reads DNS servers from /etc/resolv.conf and \
         accepts SMTP on 127.0.0.1:2525 (relaying for loopback clients only). \
         Drop a message addressed to you@localhost into mailroot/pickup/ and it appears in \
-        mailroot/drop/. SIGTERM or Ctrl-C stops it cleanly; queued mail stays queued.
+        mailroot/drop/. SIGTERM or Ctrl-C stops it cleanly (deliveries in progress get \
+        shutdown_grace); queued mail stays queued. SIGHUP reads the --config file again and \
+        applies what can change without a restart (docs/operations.md). Started as root with \
+        user = "...", it binds its ports and then runs as that user.
         """)
 
     @Option(name: .shortAndLong, help: "The TOML config file (see docs/configuration.md).")

@@ -36,7 +36,8 @@ import Testing
     @Test func passwdOnATerminalDoesNotEchoThePassword() async throws {
         let directory = try TemporaryDirectory("passwd-tty")
         let run = try await runClient("python3", ["-c", """
-            import os, pty, sys, time
+            import os, pty, signal, sys, time
+            signal.alarm(30)  # a hang (e.g. a typed-ahead password flushed away) fails the test, never blocks the suite
             pid, fd = pty.fork()
             if pid == 0:
                 os.execv(sys.argv[1], [sys.argv[1], "passwd"])
