@@ -136,6 +136,27 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
+    @Test func listAndShowGiveTheSameAnswerWithTheDaemonStopped() async throws {
+        let queue = try await DeferredQueue()
+        let running = try await queue.run(["queue", "list", "--json"])
+        queue.mailroot.stop()
+        let stopped = try await queue.run(["queue", "list", "--json"])
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        // Same messages and states; only the ages may have moved on.
+        func states(_ json: String) throws -> [String] {
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            let messages = try #require(document["messages"] as? [[String: Any]])
+            return messages.flatMap { message in
+                ((message["recipients"] as? [[String: Any]]) ?? []).map { "\(message["id"] ?? "")/\($0["address"] ?? "")/\($0["state"] ?? "")" }
+            }
+        }
+        #expect(try states(stopped.stdout) == states(running.stdout))
+        #expect(try states(stopped.stdout).count == 2)
+        let show = try await queue.run(["queue", "show", queue.id])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("bob@down.test"), "\(show.stdout)")
+    }
+
     @Test func queueHelpListsEveryCommand() async throws {
         let directory = try TemporaryDirectory("queuecmd")
         let result = try await CommandRun.mailroot(["queue", "--help"], in: directory)
