@@ -21,16 +21,11 @@ struct BadmailRequeue: ParsableCommand {
         from To/Cc/Bcc, so look at it with 'badmail show' first.
         """)
 
-    @OptionGroup var options: ConfigOption
-
-    @Argument(help: "The name as printed by badmail list (with or without .bad/.bdr).")
-    var name: String
+    @OptionGroup var entry: BadmailEntryOptions
 
     func run() throws {
         try reportingFailures {
-            let configuration = try options.load()
-            let folders = MailrootFolders(root: configuration.rootPath)
-            let item = try badmailItem(name, in: folders)
+            let (folders, item) = try entry.locate()
             guard item.hasMessage, let id = QueueID(item.name) else {
                 throw CommandFailure("\(item.name) has no .bad file (the message stayed where it was when this report was written); nothing to requeue")
             }
@@ -45,28 +40,32 @@ struct BadmailDelete: ParsableCommand {
         commandName: "delete",
         abstract: "Delete a badmail entry: its .bad message and its .bdr report.")
 
-    @OptionGroup var options: ConfigOption
-
-    @Argument(help: "The name as printed by badmail list (with or without .bad/.bdr).")
-    var name: String
+    @OptionGroup var entry: BadmailEntryOptions
 
     func run() throws {
         try reportingFailures {
-            let configuration = try options.load()
-            let folders = MailrootFolders(root: configuration.rootPath)
-            let item = try badmailItem(name, in: folders)
+            let (folders, item) = try entry.locate()
             guard let id = QueueID(item.name), try Badmail(directory: folders.badmail).delete(id) else {
-                throw CommandFailure("no badmail entry \(terminalSafe(name)) in \(folders.badmail)")
+                throw CommandFailure("no badmail entry \(terminalSafe(entry.name)) in \(folders.badmail)")
             }
             print("\(item.name): deleted")
         }
     }
 }
 
-/// The entry called `name`, or a failure naming the folder.
-private func badmailItem(_ name: String, in folders: MailrootFolders) throws -> BadmailItem {
-    guard let item = try BadmailFolder(directory: folders.badmail).item(named: name) else {
-        throw CommandFailure("no badmail entry \(terminalSafe(name)) in \(folders.badmail)")
+/// `[--config FILE] NAME`, shared by show, requeue and delete.
+struct BadmailEntryOptions: ParsableArguments {
+    @OptionGroup var options: ConfigOption
+
+    @Argument(help: "The name as printed by badmail list (with or without .bad/.bdr).")
+    var name: String
+
+    /// The folders and the entry called `name`, or a failure naming the folder.
+    func locate() throws -> (MailrootFolders, BadmailItem) {
+        let folders = MailrootFolders(root: try options.load().rootPath)
+        guard let item = try BadmailFolder(directory: folders.badmail).item(named: name) else {
+            throw CommandFailure("no badmail entry \(terminalSafe(name)) in \(folders.badmail)")
+        }
+        return (folders, item)
     }
-    return item
 }

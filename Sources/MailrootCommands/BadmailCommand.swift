@@ -46,18 +46,12 @@ struct BadmailShow: ParsableCommand {
         commandName: "show",
         abstract: "Show one badmail entry: its .bdr report and the headers of its .bad file.")
 
-    @OptionGroup var options: ConfigOption
-
-    @Argument(help: "The name as printed by badmail list (with or without .bad/.bdr).")
-    var name: String
+    @OptionGroup var entry: BadmailEntryOptions
 
     func run() throws {
         try reportingFailures {
-            let configuration = try options.load()
-            let folder = BadmailFolder(directory: MailrootFolders(root: configuration.rootPath).badmail)
-            guard let item = try folder.item(named: name) else {
-                throw CommandFailure("no badmail entry \(terminalSafe(name)) in \(folder.directory)")
-            }
+            let (folders, item) = try entry.locate()
+            let folder = BadmailFolder(directory: folders.badmail)
             var out = "Name:   \(item.name)\n"
             out += "Files:  " + [item.hasMessage ? "\(item.name).bad" : nil, item.hasReport ? "\(item.name).bdr" : nil]
                 .compactMap { $0 }.joined(separator: " ") + "\n"

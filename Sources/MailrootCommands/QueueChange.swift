@@ -14,11 +14,12 @@ struct QueueChangeOptions: ParsableArguments {
     @Argument(help: "The queue ID (16 characters, as printed by queue list and in every log line).")
     var id: String
 
-    func queueID() throws -> QueueID {
+    /// Carries out the request for this ID; a malformed ID is a usage error (64).
+    func perform(_ request: (QueueID) -> ControlRequest) async throws {
         guard let queueID = QueueID(id) else {
-            throw CommandFailure("\(terminalSafe(id)) is not a queue ID (16 characters, e.g. K1CBGVZ6Z0628W69)", status: 64)
+            throw CommandFailure.exit(CommandFailure("\(terminalSafe(id)) is not a queue ID (16 characters, e.g. K1CBGVZ6Z0628W69)", status: 64))
         }
-        return queueID
+        try await performQueueChange(request(queueID), options: options)
     }
 }
 
@@ -80,9 +81,7 @@ struct QueueHold: AsyncParsableCommand {
     @OptionGroup var change: QueueChangeOptions
 
     func run() async throws {
-        let id: QueueID
-        do { id = try change.queueID() } catch { throw CommandFailure.exit(error) }
-        try await performQueueChange(.hold(id), options: change.options)
+        try await change.perform(ControlRequest.hold)
     }
 }
 
@@ -94,9 +93,7 @@ struct QueueRelease: AsyncParsableCommand {
     @OptionGroup var change: QueueChangeOptions
 
     func run() async throws {
-        let id: QueueID
-        do { id = try change.queueID() } catch { throw CommandFailure.exit(error) }
-        try await performQueueChange(.release(id), options: change.options)
+        try await change.perform(ControlRequest.release)
     }
 }
 
@@ -113,9 +110,7 @@ struct QueueDelete: AsyncParsableCommand {
     @OptionGroup var change: QueueChangeOptions
 
     func run() async throws {
-        let id: QueueID
-        do { id = try change.queueID() } catch { throw CommandFailure.exit(error) }
-        try await performQueueChange(.delete(id), options: change.options)
+        try await change.perform(ControlRequest.delete)
     }
 }
 
@@ -132,8 +127,6 @@ struct QueueBounce: AsyncParsableCommand {
     @OptionGroup var change: QueueChangeOptions
 
     func run() async throws {
-        let id: QueueID
-        do { id = try change.queueID() } catch { throw CommandFailure.exit(error) }
-        try await performQueueChange(.bounce(id), options: change.options)
+        try await change.perform(ControlRequest.bounce)
     }
 }

@@ -70,26 +70,8 @@ final class ControlServer: Service, Sendable {
         try await bind()
         guard let server = listener.withLock({ $0 }) else { return }
         logger.info("control: queue commands accepted on \(path)")
-        let slots = ConnectionSlots(limit: maxConnections)
         await withGracefulShutdownHandler {
-            try? await server.executeThenClose { connections in
-                await withDiscardingTaskGroup { tasks in
-                    do {
-                        for try await connection in connections {
-                            guard slots.take() else {
-                                connection.channel.close(promise: nil)
-                                continue
-                            }
-                            tasks.addTask {
-                                await self.serve(connection)
-                                slots.release()
-                            }
-                        }
-                    } catch {
-                        self.logger.debug("control: listener stopped: \(error)")
-                    }
-                }
-            }
+            await serveConnections(of: server, atMost: maxConnections, logger: logger) { await self.serve($0) }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
             Task { await self.administrator.scheduler.releaseSettleWaiters() }

@@ -75,26 +75,8 @@ final class MetricsHTTPServer: Service, Sendable {
         try await bind()
         guard let server = listener.withLock({ $0 }) else { return }
         logger.info("metrics: serving /metrics and /healthz on \(server.channel.localAddress?.description ?? "\(address)")")
-        let slots = ConnectionSlots(limit: maxConnections)
         await withGracefulShutdownHandler {
-            try? await server.executeThenClose { connections in
-                await withDiscardingTaskGroup { tasks in
-                    do {
-                        for try await connection in connections {
-                            guard slots.take() else {
-                                connection.channel.close(promise: nil)
-                                continue
-                            }
-                            tasks.addTask {
-                                await self.serve(connection)
-                                slots.release()
-                            }
-                        }
-                    } catch {
-                        self.logger.debug("metrics listener stopped: \(error)")
-                    }
-                }
-            }
+            await serveConnections(of: server, atMost: maxConnections, logger: logger) { await self.serve($0) }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
@@ -144,22 +126,4 @@ final class MetricsHTTPServer: Service, Sendable {
             return (.notFound, "text/plain; charset=utf-8", Array("not found; try /metrics or /healthz\n".utf8))
         }
     }
-}
-
-/// Connections being served, shared by the accept loop and the connection tasks.
-final class ConnectionSlots: Sendable {
-    private let used = Mutex(0)
-    let limit: Int
-
-    init(limit: Int) { self.limit = limit }
-
-    func take() -> Bool {
-        used.withLock { count in
-            guard count < limit else { return false }
-            count += 1
-            return true
-        }
-    }
-
-    func release() { used.withLock { $0 -= 1 } }
 }
