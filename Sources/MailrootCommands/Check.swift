@@ -28,7 +28,7 @@ struct Check: AsyncParsableCommand {
         print("# effective settings (\(options.config ?? "defaults, no --config"))")
         for line in CheckSettings.lines(configuration) { print(line) }
         print("")
-        var findings = CheckFolders.run(MailrootFolders(root: configuration.rootPath))
+        var findings = CheckFolders.run(MailrootFolders(root: configuration.rootPath), configuration: configuration)
         findings += await CheckDNS.run(configuration)
         for finding in findings { print("\(finding.level.rawValue): \(terminalSafe(finding.text))") }
         let errors = findings.filter { $0.level == .error }

@@ -13,24 +13,58 @@ struct CheckFinding {
 }
 
 /// The folders under the root: present, directories, and with permissions that let the daemon
-/// work and keep message contents private.
+/// work and keep message contents private. The owner expected is `user` when the config names
+/// one (serve switches to it), else whoever runs check; with `pickup_group`, pickup/ must belong
+/// to that group with mode 3770, as serve sets it.
 enum CheckFolders {
-    static func run(_ folders: MailrootFolders) -> [CheckFinding] {
+    static func run(_ folders: MailrootFolders, configuration: MailrootConfiguration) -> [CheckFinding] {
         var findings: [CheckFinding] = []
+        var owner = Owner(uid: geteuid(), name: "uid \(geteuid())")
+        if let user = configuration.user {
+            guard let account = getpwnam(user) else {
+                return [CheckFinding(level: .error, text: "user = \"\(user)\": no such user (create it with useradd --system \(user))")]
+            }
+            owner = Owner(uid: account.pointee.pw_uid, name: "user \(user)")
+        }
+        if let group = configuration.pickupGroup {
+            findings.append(checkPickupGroup(group, path: folders.pickup))
+        }
         let checks: [(String, String, Requirement)] = [
             ("root", folders.root, .usable), ("pickup/", folders.pickup, .writable),
             ("queue/", folders.queue, .privateToUser), ("badmail/", folders.badmail, .notWorldReadable),
             ("drop/", folders.drop, .usable),
         ]
         for (label, path, requirement) in checks {
-            findings.append(check(label: label, path: path, requirement: requirement))
+            findings.append(check(label: label, path: path, requirement: requirement, owner: owner))
         }
         return findings
     }
 
     enum Requirement { case usable, writable, privateToUser, notWorldReadable }
 
-    private static func check(label: String, path: String, requirement: Requirement) -> CheckFinding {
+    struct Owner {
+        var uid: uid_t
+        var name: String
+    }
+
+    /// pickup/ as serve leaves it with `pickup_group`: that group, setgid and sticky, mode 3770.
+    private static func checkPickupGroup(_ group: String, path: String) -> CheckFinding {
+        guard let entry = getgrnam(group) else {
+            return CheckFinding(level: .error, text: "pickup_group = \"\(group)\": no such group (create it with groupadd --system \(group))")
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return CheckFinding(level: .warning, text: "pickup/ \(path) does not exist yet (serve creates it for group \(group))")
+        }
+        let mode = info.st_mode & 0o7777
+        guard info.st_gid == entry.pointee.gr_gid, mode == 0o3770 else {
+            return CheckFinding(level: .error, text: "pickup/ \(path) has group \(info.st_gid) and mode \(String(mode, radix: 8)), "
+                + "not group \(group) and mode 3770; start serve as root once to set them")
+        }
+        return CheckFinding(level: .ok, text: "pickup/ \(path) belongs to group \(group) (mode 3770)")
+    }
+
+    private static func check(label: String, path: String, requirement: Requirement, owner: Owner) -> CheckFinding {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT {
@@ -47,8 +81,9 @@ enum CheckFolders {
         }
         switch requirement {
         case .privateToUser:
-            guard info.st_uid == geteuid() else {
-                return CheckFinding(level: .error, text: "\(label) \(path) is owned by uid \(info.st_uid), not uid \(geteuid()); run check as the user serve runs as")
+            guard info.st_uid == owner.uid else {
+                return CheckFinding(level: .error, text: "\(label) \(path) is owned by uid \(info.st_uid), not \(owner.name); "
+                    + "serve gives it to its user when started as root (or run check as the user serve runs as)")
             }
             guard info.st_mode & 0o077 == 0 else {
                 return CheckFinding(level: .error, text: "\(label) \(path) has mode \(mode): messages would be readable by others; chmod 700 \(path)")

@@ -145,6 +145,26 @@ import Testing
         }
     }
 
+    @Test func checkJudgesTheFoldersByTheConfiguredUserAndPickupGroup() async throws {
+        _ = try await Self.accounts.value
+        let mailroot = try Self.instance(config: """
+            user = "\(Self.user)"
+            pickup_group = "\(Self.pickupGroup)"
+            """)
+        try await mailroot.start()
+        mailroot.stop()
+        // check runs as root here, but judges by the user serve runs as.
+        let good = try await runClient(MailrootInstance.binaryPath, ["check", "--config", mailroot.configPath], in: mailroot.directory)
+        #expect(good.output.contains("ok: queue/ \(mailroot.queue) (mode 700)"), "\(good.output)")
+        #expect(good.output.contains("ok: pickup/ \(mailroot.pickup) belongs to group \(Self.pickupGroup) (mode 3770)"), "\(good.output)")
+
+        #expect(chown(mailroot.queue, 0, 0) == 0 && chmod(mailroot.pickup, 0o755) == 0)
+        let bad = try await runClient(MailrootInstance.binaryPath, ["check", "--config", mailroot.configPath], in: mailroot.directory)
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("error: queue/ \(mailroot.queue) is owned by uid 0, not user \(Self.user)"), "\(bad.output)")
+        #expect(bad.output.contains("error: pickup/ \(mailroot.pickup) has group"), "\(bad.output)")
+    }
+
     @Test func aUserThatDoesNotExistIsRefusedBeforeAnythingIsCreated() async throws {
         let mailroot = try Self.instance(config: "user = \"mailroot-no-such-user\"")
         let process = try ChildProcess(MailrootInstance.binaryPath, ["serve", "--config", mailroot.configPath],
