@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -75,6 +76,10 @@ public final class SMTPConnection: Sendable {
         } catch let error as ChannelError {
             if case .connectTimeout = error { throw .timeout(stage: .connect) }
             throw .connectionFailed("\(error)")
+        } catch let error as IOError {
+            // The system's words, as Postfix logs them ("Connection refused"); NIO's own
+            // description of an IOError is harder to read and carries a stray parenthesis.
+            throw .connectionFailed(String(cString: strerror(error.errnoCode)))
         } catch {
             throw .connectionFailed("\(error)")
         }

@@ -94,6 +94,8 @@ import Testing
         try await scenario.mailroot.waitForLog(containing: "metrics: serving")
         try scenario.mailroot.dropIntoPickup(mail(from: "me@example.test", to: ["you@down.test"], subject: "later"))
         try await scenario.mailroot.waitForLog(containing: "status=deferred")
+        // The log line an administrator greps: the system's words, nothing of NIO's formatting.
+        #expect(scenario.mailroot.log.contains(":25: connect failed: Connection refused)\n"), "\(scenario.mailroot.log)")
         let samples = try await scrape(port: metricsPort, until: { $0["mailroot_deferred_total{reason_class=\"4.4\"}"] != nil })
         #expect(samples["mailroot_deferred_total{reason_class=\"4.4\"}"] ?? 0 >= 1)
         #expect(samples["mailroot_delivered_total"] == 0)
