@@ -7,6 +7,7 @@ import Logging
 import MailQueue
 import NIOCore
 import NIOPosix
+import SafeIO
 
 extension MailrootFolders {
     /// Inside `queue/` (0700): only the daemon's user and root reach it.
@@ -27,6 +28,10 @@ public enum QueueControl {
             if let reply = try await ControlClient.send(request, to: folders.controlSocket) { return reply }
         } catch {
             return ControlReply(status: 75, text: "control socket \(folders.controlSocket): \(error)")
+        }
+        // Never create a queue where serve never ran (a mistyped --config, the wrong directory).
+        guard (try? fileKind(atPath: "\(folders.queue)/msg")) == .directory else {
+            return ControlReply(status: 1, text: "no queue in \(folders.queue): serve has never run with this configuration (wrong --config?)")
         }
         let queue = Queue(configuration: QueueConfiguration(directory: folders.queue), logger: logger)
         do {

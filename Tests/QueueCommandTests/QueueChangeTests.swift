@@ -250,6 +250,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(stuck.mailroot.queue)/hold/\(stuck.id)"))
     }
 
+    @Test func withNoQueueAtAllNothingIsCreated() async throws {
+        let directory = try TemporaryDirectory("queuechange-none")
+        let config = directory.file("mailroot.toml")
+        try "root = \"\(directory.file("root"))\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try await CommandRun.mailroot(["queue", "flush", "--config", config], in: directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("serve has never run with this configuration"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("root")))
+    }
+
     @Test func aMalformedIDIsAUsageError() async throws {
         let stuck = try await StuckMessage(mxAddress: "127.0.81.11")
         let result = try await stuck.run(["queue", "delete", "../../etc/passwd"])
