@@ -143,11 +143,19 @@ class Dnsmasq:
         args = ["dnsmasq", "--keep-in-foreground", "--no-daemon", f"--port={self.port}",
                 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
                 "--local=/bench/", "--conf-file=/dev/null", "--log-facility=-",
-                f"--pid-file={directory}/dnsmasq.pid", "--local-ttl=3600", "--cache-size=10000"]
+                f"--pid-file={directory}/dnsmasq.pid", "--local-ttl=3600", "--cache-size=10000",
+                # Authoritative for the zone, so that a NODATA answer (every AAAA query here)
+                # carries an SOA and can be cached (RFC 2308) as a real resolver's would be;
+                # without it mailroot asks for AAAA again before every connection.
+                "--auth-server=ns.bench,127.0.0.1", "--auth-zone=bench,127.0.0.0/8", "--auth-ttl=3600",
+                "--auth-soa=1,hostmaster.bench,1200,120,604800,3600"]
         if os.getuid() == 0:
             args.append("--user=root")
         args += [f"--mx-host={d},{h},10" for d, h in mx.items()]
         args += [f"--host-record={h},{a}" for h, a in hosts.items()]
+        # The load generators connect from 127.0.0.1: a forward-confirmed reverse name for it, as
+        # Postfix's smtpd gets from /etc/hosts (mailroot asks DNS, and caches the answer).
+        args.append("--host-record=client.bench,127.0.0.1")
         self.logfile = open(os.path.join(directory, "dnsmasq.log"), "w")
         self.process = subprocess.Popen(args, stdout=self.logfile, stderr=subprocess.STDOUT)
         wait_for(lambda: "started, version" in read(self.logfile.name), 10, "dnsmasq start")
@@ -251,12 +259,16 @@ class Mailroot:
 
     def start_perf(self):
         """BENCH_PERF=dir: samples this daemon with `perf record -g` until stopped (profiling only)."""
-        directory = os.environ.get("BENCH_PERF")
+        directory = os.environ.get("BENCH_PERF") or os.environ.get("BENCH_STRACE")
         if not directory:
             return
         os.makedirs(directory, exist_ok=True)
-        output = os.path.join(directory, f"perf-{os.path.basename(self.directory)}-{self.runs}.data")
-        self.perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", output, "-p", str(self.process.pid)],
+        name = f"{os.path.basename(self.directory)}-{self.runs}"
+        if os.environ.get("BENCH_STRACE"):  # syscall counts instead of samples
+            command = ["strace", "-c", "-f", "-o", os.path.join(directory, f"strace-{name}.txt")]
+        else:
+            command = ["perf", "record", "-F", "499", "-g", "-o", os.path.join(directory, f"perf-{name}.data")]
+        self.perf = subprocess.Popen(command + ["-p", str(self.process.pid)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _stop_perf(self):

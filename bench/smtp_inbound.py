@@ -51,6 +51,7 @@ def mailroot_run(world, sessions, count):
         start = time.monotonic()
         accepted, _ = smtp_source(port, sessions, count)
         end = world.sink.wait_for_total(base + count, timeout_for(count), "mailroot smtp")
+        b.log(f"mailroot smtp: {mailroot.cpu_seconds() * 1e6 / count:,.0f} us CPU per message")
         if mailroot.badmail():
             raise RuntimeError("mailroot put files in badmail")
         return count / accepted, count / (end - start)
