@@ -87,13 +87,14 @@ extension DeliveryScheduler {
             let report = CourierReport.all(work, .permanent(status: EnhancedStatusCode(.permanentFailure, 0, 0),
                                                            reply: "returned to sender by the mail administrator"))
             let applied = await outcomes.apply(report, to: work)
+            let returned = await outcomes.returnToSender(applied.failures, of: id)
             dueTimes[id] = nil
             if let left = await queue.entry(id) {
                 // The failure could not be recorded (the queue said why in the log): still queued.
                 if let due = left.nextAttempt { wait(id, until: due) }
                 throw .queue(.io("\(id): the bounce was not recorded; see the log"))
             }
-            return applied.bounces
+            return returned.bounces
         }
         for bounce in bounces { submit(bounce) }
         return bounces.first

@@ -10,8 +10,9 @@
 //   becomes one work item per recipient domain. A domain has at most `maxConnectionsPerDomain`
 //   workers, all domains together at most `maxConnections`; a worker keeps its courier session
 //   (and so its SMTP connection) for the next item of the same domain. After each item the
-//   outcome goes through FailurePolicy and is recorded in the queue; permanent failures become
-//   one RFC 3464 bounce per work item, queued like any other message.
+//   outcome goes through FailurePolicy and is recorded in the queue; the permanent failures of
+//   all of a message's domains become one RFC 3464 bounce, queued like any other message once
+//   the last domain has answered.
 //
 // SAFETY
 //   A recipient's outcome is recorded (fsync) before its work item counts as done; a bounce is
@@ -50,6 +51,9 @@ public actor DeliveryScheduler: Service {
     var administered: [QueueID: Int] = [:]
     /// Commands waiting for a message's delivery in progress to end.
     var settleWaiters: [QueueID: [CheckedContinuation<Void, Never>]] = [:]
+    /// Permanent failures of messages whose other domains are still being tried: reported
+    /// together, in one bounce, when the last of them finishes.
+    private var permanentFailures: [QueueID: [OutcomeRecorder.PermanentFailure]] = [:]
     var pendingWork: [String: Deque<DeliveryWork>] = [:]
     private var workersPerDomain: [String: Int] = [:]
     private var activeWorkers = 0
@@ -207,7 +211,7 @@ public actor DeliveryScheduler: Service {
         while let work = await nextWork(for: domain) {
             let report = await session.deliver(work)
             let applied = await currentOutcomes().apply(report, to: work)
-            await finished(work, nextAttempt: applied.nextAttempt, bounces: applied.bounces)
+            await finished(work, applied)
         }
         await session.close()
         await workerEnded(domain: domain)
@@ -218,16 +222,31 @@ public actor DeliveryScheduler: Service {
         return pendingWork[domain]?.popFirst()
     }
 
-    private func finished(_ work: DeliveryWork, nextAttempt: Date?, bounces: [QueueEntry]) {
-        for bounce in bounces { submit(bounce) }
+    private func finished(_ work: DeliveryWork, _ applied: OutcomeRecorder.Applied) {
         let id = work.entry.id
+        if !applied.failures.isEmpty { permanentFailures[id, default: []] += applied.failures }
         let left = (outstanding[id] ?? 1) - 1
         if left > 0 {
             outstanding[id] = left
             return
         }
+        if let failures = permanentFailures.removeValue(forKey: id) {
+            // Every domain has answered: one report for all its failures. The message stays
+            // outstanding meanwhile, so nothing dispatches it while the report is queued.
+            outstanding[id] = 1
+            Task { await self.returnToSender(id, failures) }
+            return
+        }
         outstanding[id] = nil
-        if let nextAttempt { wait(id, until: nextAttempt) }
+        if let nextAttempt = applied.nextAttempt { wait(id, until: nextAttempt) }
+        settled(id)
+    }
+
+    private func returnToSender(_ id: QueueID, _ failures: [OutcomeRecorder.PermanentFailure]) async {
+        let result = await currentOutcomes().returnToSender(failures, of: id)
+        for bounce in result.bounces { submit(bounce) }
+        outstanding[id] = nil
+        if let nextAttempt = result.nextAttempt { wait(id, until: nextAttempt) }
         settled(id)
     }
 

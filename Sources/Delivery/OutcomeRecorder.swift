@@ -7,8 +7,11 @@ import MailQueue
 import NIOPosix
 import SafeIO
 
-/// Applies a courier's report: decides each recipient's fate (FailurePolicy), queues the bounce
-/// for the permanent failures, records everything in the queue and writes the log lines.
+/// Applies a courier's report: decides each recipient's fate (FailurePolicy), records the
+/// deliveries and deferrals in the queue and writes the log lines. Permanent failures are handed
+/// back, not recorded: the scheduler collects them over every domain of the message and then
+/// calls `returnToSender` once, so the sender gets one report per message (RFC 3464 §2 allows
+/// several, but one is what people expect), queued before the failures are recorded.
 struct OutcomeRecorder: Sendable {
     let configuration: DeliveryConfiguration
     let queue: Queue
@@ -19,16 +22,23 @@ struct OutcomeRecorder: Sendable {
     struct Applied: Sendable {
         /// When the message is due again; nil when it has no pending recipient left.
         var nextAttempt: Date?
-        /// Bounces queued because of this report, to be scheduled like any new message.
-        var bounces: [QueueEntry]
+        /// Recipients that failed permanently, still pending in the queue until `returnToSender`.
+        var failures: [PermanentFailure]
+    }
+
+    /// One recipient refused for good, and what its report will say.
+    struct PermanentFailure: Sendable {
+        var index: Int
+        var reply: String
+        var recipient: FailedRecipient
+        var reason: String
     }
 
     func apply(_ report: CourierReport, to work: DeliveryWork) async -> Applied {
         let entry = work.entry
         let now = Date()
         var recordOutcomes: [RecipientOutcome] = []
-        var failed: [FailedRecipient] = []
-        var failedReasons: [String] = []
+        var failures: [PermanentFailure] = []
         for index in work.recipientIndices {
             let status = entry.recipients[index]
             let result = report.results[index]
@@ -49,40 +59,47 @@ struct OutcomeRecorder: Sendable {
                 DeliveryMetrics.deferred(code)
                 logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(code), status=deferred (\(reply))")
             case .bounced(let code, let reply):
-                recordOutcomes.append(.failed(index: index, reply: reply))
                 DeliveryMetrics.bounced(code)
-                failed.append(FailedRecipient(recipient: status.recipient, status: code, diagnostic: Self.diagnostic(reply),
-                                              remoteMTA: report.relay == "none" || report.relay == "local" ? nil : "dns; \(Self.hostName(report.relay))",
-                                              lastAttempt: now))
-                failedReasons.append("\(code) \(reply)")
+                let failed = FailedRecipient(recipient: status.recipient, status: code, diagnostic: Self.diagnostic(reply),
+                                             remoteMTA: report.relay == "none" || report.relay == "local" ? nil : "dns; \(Self.hostName(report.relay))",
+                                             lastAttempt: now)
+                failures.append(PermanentFailure(index: index, reply: reply, recipient: failed, reason: "\(code) \(reply)"))
                 logger.info("\(entry.id): to=<\(address)>, relay=\(report.relay), delay=\(delay), dsn=\(code), status=bounced (\(reply))")
             }
         }
-
-        var bounces: [QueueEntry] = []
-        if !failed.isEmpty {
-            do {
-                if let bounce = try await notifySender(of: failed, reasons: failedReasons, entry: entry, now: now) {
-                    bounces.append(bounce)
-                }
-            } catch {
-                // Not recording the failure keeps the recipient pending: it is tried (and fails) again later,
-                // and the bounce is attempted again then. Never a silent drop.
-                logger.error("\(entry.id): cannot queue the bounce: \(error); the failed recipients stay queued")
-                let retry = now.addingTimeInterval(configuration.retryDelay(afterAttempt: 1).timeInterval)
-                recordOutcomes = recordOutcomes.map { outcome in
-                    guard case .failed(let index, let reply) = outcome else { return outcome }
-                    return .deferred(index: index, reply: "bounce not queued yet: \(reply)", nextAttempt: retry)
-                }
-            }
-        }
-
         do {
             let updated = try await queue.record(entry.id, recordOutcomes)
-            return Applied(nextAttempt: updated?.nextAttempt, bounces: bounces)
+            return Applied(nextAttempt: updated?.nextAttempt, failures: failures)
         } catch {
             logger.error("\(entry.id): cannot record delivery results: \(error); the message will be tried again")
-            return Applied(nextAttempt: now.addingTimeInterval(60), bounces: bounces)
+            return Applied(nextAttempt: now.addingTimeInterval(60), failures: failures)
+        }
+    }
+
+    /// Queues one report for every failure of message `id`, then records those recipients as
+    /// failed. If the report cannot be queued the failures are recorded as deferred instead: they
+    /// are tried (and fail) again later and the report is attempted again then — never a silent
+    /// drop. Returns when the message is due again (nil: finished or gone) and the report queued.
+    func returnToSender(_ failures: [PermanentFailure], of id: QueueID) async -> (nextAttempt: Date?, bounces: [QueueEntry]) {
+        guard !failures.isEmpty, let entry = await queue.entry(id) else { return (await queue.entry(id)?.nextAttempt, []) }
+        let now = Date()
+        var outcomes = failures.map { RecipientOutcome.failed(index: $0.index, reply: $0.reply) }
+        var bounces: [QueueEntry] = []
+        do {
+            if let bounce = try await notifySender(of: failures.map(\.recipient), reasons: failures.map(\.reason), entry: entry, now: now) {
+                bounces.append(bounce)
+            }
+        } catch {
+            logger.error("\(id): cannot queue the bounce: \(error); the failed recipients stay queued")
+            let retry = now.addingTimeInterval(configuration.retryDelay(afterAttempt: 1).timeInterval)
+            outcomes = failures.map { .deferred(index: $0.index, reply: "bounce not queued yet: \($0.reply)", nextAttempt: retry) }
+        }
+        do {
+            let updated = try await queue.record(id, outcomes)
+            return (updated?.nextAttempt, bounces)
+        } catch {
+            logger.error("\(id): cannot record delivery results: \(error); the message will be tried again")
+            return (now.addingTimeInterval(60), bounces)
         }
     }
 

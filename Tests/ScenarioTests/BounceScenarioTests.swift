@@ -87,6 +87,25 @@ import Testing
         #expect(try world.senderMX.server.receivedMessages().count == 1)
     }
 
+    @Test func failuresInSeveralDomainsOfOneMessageMakeOneReportNamingEach() async throws {
+        var destination: FakeMX?
+        let world = try await World { port in
+            destination = try await FakeMX(name: "mx.dest.test", port: port)
+            return destination!.records(for: "dest.test") + [.nullMX("nomail.test")]
+        }
+        let mx = try #require(destination)
+        // Three domains: one delivers, two fail for good (null MX, NXDOMAIN), each in its own work item.
+        let id = try await Self.send(to: ["ok@dest.test", "user@nomail.test", "user@nowhere.test"], in: world)
+        let (_, report) = try await receiveBounce(at: world.senderMX.server, to: "sender@origin.test")
+        #expect(Set(report.recipients.compactMap { $0["final-recipient"] })
+                == ["rfc822; user@nomail.test", "rfc822; user@nowhere.test"], "\(report.recipients)")
+        #expect(Set(report.recipients.compactMap { $0["status"] }) == ["5.1.10", "5.1.2"])
+        Self.expectOriginalHeaders(report, id: id)
+        try await world.scenario.waitUntilRemoved(id)
+        #expect(try world.senderMX.server.receivedMessages().count == 1, "one report for the message, not one per domain")
+        #expect(try mx.server.receivedMessages().map(\.recipients) == [["ok@dest.test"]])
+    }
+
     @Test func recipientStillDeferredAfterExpireIsBouncedWithStatus5_4_7() async throws {
         var options = SMTPTestServer.Options()
         options.deferRecipients = ["slow@dest.test"]
