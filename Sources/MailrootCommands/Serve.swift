@@ -56,7 +56,8 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { _ in MailrootLogHandler(level: chosenLevel, format: chosenFormat) }
         let logger = Logger(label: "mailroot")
         do {
-            let daemon = try await buildDaemon(configuration: configuration, configurationPath: config, logger: logger)
+            let daemon = try await buildDaemon(configuration: configuration, configurationPath: config,
+                                                logLevelPinned: logLevel != nil, logger: logger)
             try await daemon.run()
             logger.info("mailroot: stopped")
         } catch {

@@ -28,6 +28,7 @@ struct ConfigurationChanges: Equatable {
         ("delivery.expire", { $0.delivery.expire == $1.delivery.expire }),
         ("delivery.max_connections", { $0.delivery.maxConnections == $1.delivery.maxConnections }),
         ("delivery.max_connections_per_domain", { $0.delivery.maxConnectionsPerDomain == $1.delivery.maxConnectionsPerDomain }),
+        ("log.level", { $0.log.level == $1.log.level }),
     ]
 
     /// Kept at their running values until a restart.
@@ -39,7 +40,7 @@ struct ConfigurationChanges: Equatable {
         ("metrics_listen", { $0.metricsListen == $1.metricsListen }),
         ("pickup", { $0.pickup == $1.pickup }),
         ("dns", { $0.dns == $1.dns }),
-        ("log", { $0.log == $1.log }),
+        ("log.format", { $0.log.format == $1.log.format }),
         ("smtp.listen", { $0.smtp.listen == $1.smtp.listen }),
         ("smtp.submission", { $0.smtp.submission == $1.smtp.submission }),
         ("smtp.submissions", { $0.smtp.submissions == $1.smtp.submissions }),
@@ -84,6 +85,7 @@ struct ConfigurationChanges: Equatable {
         result.delivery.expire = new.delivery.expire
         result.delivery.maxConnections = new.delivery.maxConnections
         result.delivery.maxConnectionsPerDomain = new.delivery.maxConnectionsPerDomain
+        result.log.level = new.log.level
         return result
     }
 }

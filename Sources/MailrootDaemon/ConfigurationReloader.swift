@@ -32,10 +32,13 @@ final class ConfigurationReloader: Service, Sendable {
     let delivery: DeliveryScheduler
     let resolver: MXResolver
     let logger: Logger
+    /// `serve --log-level` was given: it wins over the file's `log.level`, at start and at reload.
+    let logLevelPinned: Bool
     private let inEffect: Mutex<MailrootConfiguration>
 
     init(path: String?, started: MailrootConfiguration, folders: MailrootFolders, server: SMTPServer?,
-         delivery: DeliveryScheduler, resolver: MXResolver, logger: Logger) {
+         delivery: DeliveryScheduler, resolver: MXResolver, logger: Logger, logLevelPinned: Bool = false) {
+        self.logLevelPinned = logLevelPinned
         self.path = path
         self.started = started
         self.folders = folders
@@ -61,7 +64,7 @@ final class ConfigurationReloader: Service, Sendable {
             return ConfigurationChanges()
         }
         logger.info("reload: reading \(path)")
-        let new: MailrootConfiguration
+        var new: MailrootConfiguration
         do {
             new = try MailrootConfiguration.load(path: path)
         } catch {
@@ -69,6 +72,7 @@ final class ConfigurationReloader: Service, Sendable {
             return nil
         }
         let current = inEffect.withLock { $0 }
+        if logLevelPinned { new.log.level = current.log.level }
         let changes = ConfigurationChanges(inEffect: current, started: started, new: new)
         let effective = ConfigurationChanges.inEffect(started: started, new: new)
         if let server, let listener = smtpServerConfiguration(effective, resolver: resolver) {
@@ -82,6 +86,7 @@ final class ConfigurationReloader: Service, Sendable {
         var outbound = deliveryConfiguration(effective, folders: folders)
         outbound.shutdownGrace = effective.shutdownGrace
         await delivery.reconfigure(outbound)
+        if !logLevelPinned { MailrootLogHandler.setLevel(effective.log.level) }
         inEffect.withLock { $0 = effective }
 
         let tlsNote = server != nil && effective.smtp.tlsCertificate != nil ? " (TLS certificate and key read again)" : ""

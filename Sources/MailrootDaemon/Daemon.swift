@@ -68,8 +68,9 @@ public struct DaemonError: Error, CustomStringConvertible {
 
 /// `configurationPath` is the file `configuration` came from, read again on SIGHUP; nil when
 /// running on the defaults.
+/// `logLevelPinned`: the level came from `serve --log-level`, so a reload keeps it.
 public func buildDaemon(configuration: MailrootConfiguration, configurationPath: String? = nil,
-                        logger: Logger) async throws -> ServiceGroup {
+                        logLevelPinned: Bool = false, logger: Logger) async throws -> ServiceGroup {
     // 1. Who we will be, decided before anything exists, so a missing account stops start-up
     //    without a trace on disk.
     let privileges = try PrivilegePlan.resolve(configuration)
@@ -158,7 +159,8 @@ public func buildDaemon(configuration: MailrootConfiguration, configurationPath:
     }
 
     services.append(.init(service: ConfigurationReloader(path: configurationPath, started: configuration, folders: folders,
-                                                         server: server, delivery: delivery, resolver: resolver, logger: logger)))
+                                                         server: server, delivery: delivery, resolver: resolver, logger: logger,
+                                                         logLevelPinned: logLevelPinned)))
 
     logger.info("mailroot: serving \(folders.root) as \(configuration.hostname); local domains: \(configuration.localDomains.joined(separator: ", "))")
     return ServiceGroup(configuration: .init(

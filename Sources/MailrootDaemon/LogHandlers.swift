@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Logging
+import Synchronization
 
 /// One line per event on stderr, in the shape administrators grep: time, program, level, message
 /// (the message starts with the queue ID where there is one), e.g.
@@ -9,13 +10,26 @@ import Logging
 public struct MailrootLogHandler: LogHandler {
     public enum Format: Sendable { case text, json }
 
-    public var logLevel: Logger.Level
+    /// The process's level, which a reload (SIGHUP) may change for every logger at once; a
+    /// logger whose level was set explicitly keeps its own.
+    static let sharedLevel = Atomic<UInt8>(UInt8(Logger.Level.info.index))
+
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? Logger.Level.allCases[Int(Self.sharedLevel.load(ordering: .relaxed))] }
+        set { ownLevel = newValue }
+    }
+    private var ownLevel: Logger.Level?
     public var metadata: Logger.Metadata = [:]
     private let format: Format
 
     public init(level: Logger.Level, format: Format) {
-        self.logLevel = level
+        Self.sharedLevel.store(UInt8(level.index), ordering: .relaxed)
         self.format = format
+    }
+
+    /// Changes the level of every logger that did not set its own (the reload of `log.level`).
+    public static func setLevel(_ level: Logger.Level) {
+        sharedLevel.store(UInt8(level.index), ordering: .relaxed)
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -51,4 +65,9 @@ public struct MailrootLogHandler: LogHandler {
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
                       parts.tm_hour, parts.tm_min, parts.tm_sec, Int(now.tv_nsec / 1_000_000))
     }
+}
+
+extension Logger.Level {
+    /// Position in `allCases` (trace … critical), for storing a level in an atomic.
+    var index: Int { Logger.Level.allCases.firstIndex(of: self) ?? 2 }
 }

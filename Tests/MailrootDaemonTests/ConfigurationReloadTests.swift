@@ -67,6 +67,8 @@ import Testing
             max_connections = 9
             max_connections_per_domain = 3
             port = 25
+            [log]
+            level = "debug"
             """)
         let effective = ConfigurationChanges.inEffect(started: old, new: new)
         let leftOver = ConfigurationChanges.reloadable.filter { !$0.same(effective, new) }.map(\.name)

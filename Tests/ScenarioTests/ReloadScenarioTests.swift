@@ -93,6 +93,54 @@ import Testing
         #expect(try await Self.certificateName(port: port, in: directory) == "new.test")
     }
 
+    @Test func logLevelChangesAtSIGHUPUnlessGivenOnTheCommandLine() async throws {
+        let directory = try TemporaryDirectory("reload-log")
+        let config = directory.file("mailroot.toml")
+        let text = """
+            root = "\(directory.file("root"))"
+            hostname = "mailroot.test"
+            [smtp]
+            listen = []
+            [dns]
+            servers = ["127.0.0.1:1"]
+            [log]
+            level = "warning"
+
+            """
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try ChildProcess(MailrootInstance.binaryPath, ["serve", "--config", config], logPath: directory.file("serve.log"))
+        defer { serve.stop() }
+        // At "warning" start-up says nothing; the control socket shows it is serving.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: directory.file("root/queue/control.sock")), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        func drop(_ name: String) async throws {
+            try "From: a@localhost\nTo: b@localhost\nSubject: \(name)\n\nbody\n".write(toFile: directory.file("root/pickup/\(name)"), atomically: true, encoding: .utf8)
+        }
+        try await drop("quiet.eml")
+        let first = try await waitForFileCount(directory.file("root/drop"), 1)
+        #expect(first == 1)
+        #expect(!serve.output.contains("pickup file=quiet.eml"), "info lines are not logged at warning: \(serve.output)")
+
+        try text.replacingOccurrences(of: "level = \"warning\"", with: "level = \"info\"").write(toFile: config, atomically: true, encoding: .utf8)
+        kill(serve.pid, SIGHUP)
+        try await serve.waitForOutput(containing: "reload: applied log.level")
+        try await drop("loud.eml")
+        try await serve.waitForOutput(containing: "pickup file=loud.eml")
+    }
+
+    /// Waits until `folder` holds `count` files; returns how many it holds.
+    func waitForFileCount(_ folder: String, _ count: Int) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            if files.count >= count { return files.count }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return 0
+    }
+
     /// The subject CN of the certificate the listener presents after STARTTLS (openssl s_client).
     static func certificateName(port: Int, in directory: TemporaryDirectory) async throws -> String? {
         let run = try await runClient("openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-starttls", "smtp",
