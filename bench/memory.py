@@ -52,6 +52,7 @@ def queued_and_restart(directory, count, drain):
         for i in range(count):
             recipient = f"user{i}@down.bench"
             b.write_pickup_file(mailroot.pickup, i, SENDER, recipient, b.make_message(i, recipient, 4096))
+        time.sleep(2.5)  # a backlog is not seconds old (see pickup.settle)
         start = mailroot.start(wait_for_line=None)
         peak_rss = 0
         deadline = time.monotonic() + 120 + count / 20
