@@ -38,6 +38,18 @@ public struct ServerCommandFramer: Sendable {
 
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// Concrete overloads for the listener, as for `ServerDataDecoder.decode`: a generic append
+    /// from another module copies byte by byte through witness tables.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func append(_ bytes: ArraySlice<UInt8>) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
     public mutating func append(_ bytes: some Sequence<UInt8>) {
         compact()
         buffer.append(contentsOf: bytes)

@@ -196,14 +196,26 @@ struct SessionInput {
     var epoch = 0
 
     mutating func append(_ bytes: ByteBufferView) {
+        // A ByteBuffer is contiguous, so this is the path taken; the copy is a fallback only.
+        let done: Void? = bytes.withContiguousStorageIfAvailable { storage in
+            append(UnsafeRawBufferPointer(storage))
+        }
+        if done == nil { append(Array(bytes)[...]) }
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if var decoder {
             // DATA content goes straight to the decoder; only what follows its terminator is framed.
             let used = decoder.decode(bytes)
             self.decoder = decoder
-            framer.append(bytes.dropFirst(used))
+            framer.append(UnsafeRawBufferPointer(rebasing: bytes[used...]))
         } else {
             framer.append(bytes)
         }
+    }
+
+    private mutating func append(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { append($0) }
     }
 
     mutating func beginData(maximumSize: Int) {
