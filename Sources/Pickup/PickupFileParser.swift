@@ -70,7 +70,7 @@ struct PickupFileParser {
             throw PickupRejection(reason: "the file is \(file.count) octets, larger than the limit of \(options.maxMessageSize)",
                                   status: .messageTooBig)
         }
-        if let offset = ByteScan.firstNUL(in: file) {
+        if let offset = MessageBytes.firstNUL(in: file) {
             throw PickupRejection(reason: "the file contains a NUL byte at offset \(offset) (RFC 5322 §2.3 forbids it)", status: .mediaError)
         }
         var text = MessageBytes.normalizingLineEndings(file)
@@ -102,7 +102,7 @@ struct PickupFileParser {
         let message = compose(section, removing: removed)
         let needsUTF8 = (envelope.sender?.needsSMTPUTF8 ?? false) || envelope.recipients.contains { $0.address.needsSMTPUTF8 }
         return ParsedPickupMessage(envelope: envelope, message: message,
-                                   hasEightBitContent: ByteScan.hasEightBitBytes(message), needsSMTPUTF8: needsUTF8)
+                                   hasEightBitContent: MessageBytes.hasEightBitBytes(message), needsSMTPUTF8: needsUTF8)
     }
 
     /// Our `Received:` first (RFC 5321 §4.4: trace fields are prepended), then the remaining

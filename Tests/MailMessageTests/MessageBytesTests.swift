@@ -68,3 +68,10 @@ func datesAreFormattedPerRFC5322(_ seconds: Double, _ expected: String) {
     let long = String(repeating: "x", count: 100)
     #expect(TraceFields.fold("X-Test: " + long) == "X-Test:\r\n " + long)
 }
+
+@Test(arguments: [[UInt8](), [0], [65, 66, 0, 67, 0], Array(repeating: 65, count: 4097) + [0x80], Array(repeating: 0x7F, count: 33)])
+func wholeMessageScansAgreeWithTheGenericOnes(bytes: [UInt8]) {
+    // The [UInt8] overloads (memchr, one OR pass) must answer exactly as the generic versions.
+    #expect(MessageBytes.firstNUL(in: bytes) == MessageBytes.firstNUL(in: AnySequence(bytes)))
+    #expect(MessageBytes.hasEightBitBytes(bytes) == MessageBytes.hasEightBitBytes(AnySequence(bytes)))
+}
