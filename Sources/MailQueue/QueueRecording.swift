@@ -106,6 +106,10 @@ extension Queue {
         layoutReady = true
     }
 
+    /// Takes the queue's lock now (recovery takes it anyway): for work that must happen under
+    /// it before recovery starts handing messages to delivery.
+    public func lock() async throws(QueueError) { try await takeLock() }
+
     /// flock(2) on `<queue>/lock`: two daemons sharing one queue would deliver everything twice
     /// and empty each other's `tmp/`. Held until the queue is closed or released.
     func takeLock() async throws(QueueError) {

@@ -25,40 +25,70 @@ struct QueueRecovery {
     let disk: QueueDisk
     let logger: Logger
     var statistics = RecoveryStatistics()
+    /// Names in `hold/`, read by `begin()`.
+    private var heldNames: Set<String> = []
 
     init(disk: QueueDisk, logger: Logger) {
         self.disk = disk
         self.logger = logger
     }
 
+    /// The whole recovery in one call (tests, and callers that want no batches).
     mutating func run() throws(SafeIOError) -> [QueueEntry] {
+        let names = try begin()
+        let entries = load(names[...])
+        try end()
+        return entries
+    }
+
+    /// Step 1: the folders, an empty `tmp/`, the hold markers; returns the `msg/` names, oldest first.
+    mutating func begin() throws(SafeIOError) -> [String] {
         try disk.createLayout()
         try emptyTemporaryDirectory()
+        heldNames = try heldMessageNames()
+        return try directoryEntries(disk.msg).sorted()
+    }
+
+    /// Step 2, once per batch of names: the messages still queued, journals replayed. Finished
+    /// ones (a crash after their last outcome) are removed here; unreadable ones set aside.
+    mutating func load(_ names: ArraySlice<String>) -> [QueueEntry] {
         var entries: [QueueEntry] = []
         var finished: [QueueID] = []
-        for name in try directoryEntries(disk.msg).sorted() {
+        for name in names {
             guard var entry = load(name) else { continue }
             replayJournal(into: &entry)
-            if entry.isFinished { finished.append(entry.id) } else { entries.append(entry) }
+            if entry.isFinished {
+                finished.append(entry.id)
+            } else {
+                entry.isHeld = heldNames.contains(name)
+                entries.append(entry)
+            }
         }
-        let known = Set(entries.map(\.id)).union(finished)
-        try removeOrphanJournals(keeping: known)
-        let held = try heldMessages(keeping: Set(entries.map(\.id)))
-        for index in entries.indices where held.contains(entries[index].id) { entries[index].isHeld = true }
         if !finished.isEmpty {
+            // Their journals go with them (removeMessages), so the orphan pass need not know them.
             for (id, error) in zip(finished, disk.removeMessages(finished)) {
                 if let error { logger.error("\(id): finished but could not be removed: \(error)") }
             }
-            statistics.finishedMessagesRemoved = finished.count
+            statistics.finishedMessagesRemoved += finished.count
         }
+        statistics.messagesLoaded += entries.count
+        return entries
+    }
+
+    /// Step 3, after every batch: journals and hold markers whose message file is gone are
+    /// removed, and the directories are made durable. Judged by the file, not by the entries
+    /// loaded, because delivery may already be running on the first batches: a bounce it queued
+    /// meanwhile has a journal and no place in this recovery's list. A journal only ever exists
+    /// beside its message (it is created after the message is committed and removed after it).
+    mutating func end() throws(SafeIOError) {
+        try removeOrphanJournals()
+        removeOrphanHoldMarkers()
         // Names of journals created before a crash may not be durable yet; one fsync fixes all.
         try fsyncDirectory(disk.state)
         if statistics.movedToCorrupt > 0 {
             try fsyncDirectory(disk.corrupt)
             try fsyncDirectory(disk.msg)
         }
-        statistics.messagesLoaded = entries.count
-        return entries
     }
 
     /// `tmp/` holds only writes that never committed: nobody was told they were queued.
@@ -132,28 +162,30 @@ struct QueueRecovery {
         }
     }
 
-    /// The IDs with a hold marker; markers of messages no longer queued are removed (a crash
-    /// between deleting a held message and its marker leaves one).
-    private func heldMessages(keeping known: Set<QueueID>) throws(SafeIOError) -> Set<QueueID> {
+    private func heldMessageNames() throws(SafeIOError) -> Set<String> {
         guard (try fileKind(atPath: disk.hold)) != nil else { return [] }
-        var held = Set<QueueID>()
-        for name in try directoryEntries(disk.hold) {
-            if let id = QueueID(name), known.contains(id) {
-                held.insert(id)
-            } else {
-                try? removeFile("\(disk.hold)/\(name)")
-            }
-        }
-        return held
+        return Set(try directoryEntries(disk.hold))
     }
 
-    private mutating func removeOrphanJournals(keeping known: Set<QueueID>) throws(SafeIOError) {
+    /// A crash between deleting a held message and its marker leaves a marker behind.
+    private func removeOrphanHoldMarkers() {
+        for name in heldNames where !messageExists(name) {
+            try? removeFile("\(disk.hold)/\(name)")
+        }
+    }
+
+    private func messageExists(_ name: String) -> Bool {
+        guard let id = QueueID(name) else { return false }
+        return (try? fileKind(atPath: disk.messagePath(id))) != nil
+    }
+
+    private mutating func removeOrphanJournals() throws(SafeIOError) {
         for name in try directoryEntries(disk.state) {
-            guard let id = QueueID(name) else {
+            guard QueueID(name) != nil else {
                 logger.warning("queue: unexpected file \(disk.state)/\(name) left alone")
                 continue
             }
-            guard !known.contains(id) else { continue }
+            guard !messageExists(name) else { continue }
             try? removeFile("\(disk.state)/\(name)")
             statistics.orphanJournalsRemoved += 1
         }

@@ -114,21 +114,24 @@ public func buildDaemon(configuration: MailrootConfiguration, configurationPath:
     // 4. Root is no longer needed: everything from here on runs as `user`.
     try privileges.drop(logger: logger)
 
-    // 5. Recovery, then the services.
+    // 5. Recovery, then the services. Delivery starts on each batch of recovered messages as
+    //    it is read (100,000 queued: the first delivery does not wait for the last file);
+    //    pickup and the listener start only once recovery is complete.
     let queue = Queue(configuration: QueueConfiguration(directory: folders.queue), logger: logger)
-    let recovered = try await queue.recover()
-    let badmail = Badmail(directory: folders.badmail)
-    // The queue lock is held now, so no other instance is writing drop files.
+    try await queue.lock()
+    // The queue lock is held and nothing is delivering yet, so no drop file is being written.
     if let removed = try? removeLeftoverDropFiles(in: folders.drop), removed > 0 {
         logger.info("drop: removed \(removed) temporary file(s) left by an interrupted delivery")
     }
-
+    let badmail = Badmail(directory: folders.badmail)
     var outbound = deliveryConfiguration(configuration, folders: folders)
     outbound.selfAddresses = selfAddresses(of: listener.map { $0.listen + $0.submission + $0.submissions } ?? [])
     let delivery = DeliveryScheduler(configuration: outbound,
                                      queue: queue, badmail: badmail, resolver: resolver, logger: logger)
+    let recovered = try await queue.recover { batch in
+        for entry in batch { await delivery.submit(entry) }
+    }
     PickupWatcher.reconcileClaimedFiles(in: folders.pickup, queued: Set(recovered.map(\.id)))
-    for entry in recovered { await delivery.submit(entry) }
 
     var parseOptions = PickupParseOptions(hostname: configuration.hostname, maxMessageSize: configuration.maxMessageSize,
                                           dotStuffed: configuration.pickup.dotStuffed)

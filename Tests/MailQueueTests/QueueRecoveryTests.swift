@@ -182,3 +182,40 @@ func unreadableMessageFileIsSetAsideAndOthersStillLoad(kind: String) async throw
     let other = QueueError(SafeIOError.system(operation: "fsync", errno: EIO, path: "/q/msg"))
     #expect(other.status.description == "4.3.0" && other.replyCode == 451)
 }
+
+@Test func recoveryHandsOverBatchesOldestFirstAndSparesWhatIsQueuedMeanwhile() async throws {
+    let dir = try ScratchDirectory()
+    let first = makeQueue(dir)
+    _ = try await first.recover()
+    var ids: [QueueID] = []
+    for _ in 0..<5 { ids.append(try await first.enqueue(sampleMessage()).id) }
+    await first.close()
+    writeRaw(dir.file("state/\(QueueID.generate())"), Array("deferred 0 1 1 - bob@example.org 451 later\n".utf8))
+
+    let second = makeQueue(dir)
+    let batches = Batches()
+    // While recovery runs, delivery records an outcome for a message it already has and queues a
+    // new one (a bounce) with its own journal: neither journal may be taken for an orphan.
+    let recovered = try await second.recover(batchSize: 2) { batch in
+        await batches.add(batch.map(\.id))
+        guard await batches.count == 1 else { return }
+        let bounce = try? await second.enqueue(sampleMessage())
+        if let bounce {
+            _ = try? await second.record(bounce.id, [.deferred(index: 0, reply: "451 later", nextAttempt: Date())])
+            await batches.noteBounce(bounce.id)
+        }
+    }
+    #expect(await batches.all == [Array(ids[0..<2]), Array(ids[2..<4]), [ids[4]]])
+    #expect(recovered.map(\.id) == ids)
+    let bounce = try #require(await batches.bounce)
+    #expect(dir.names("state") == ["\(bounce)"], "the orphan went, the bounce's journal stayed")
+    #expect(await second.count == 6)
+}
+
+private actor Batches {
+    var all: [[QueueID]] = []
+    var bounce: QueueID?
+    var count: Int { all.count }
+    func add(_ ids: [QueueID]) { all.append(ids) }
+    func noteBounce(_ id: QueueID) { bounce = id }
+}
