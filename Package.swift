@@ -54,7 +54,7 @@ let package = Package(
         // Row 4: the daemon assembled from a config file.
         .target(name: "MailrootDaemon", dependencies: [
             "Pickup", "Delivery", "MailQueue", "DNSResolver", "SMTPClient", "SMTPServer", "MailMessage", "SafeIO",
-            logging, lifecycle, nio, nioPosix, .product(name: "TOMLKit", package: "TOMLKit"),
+            "CLinuxShims", logging, lifecycle, nio, nioPosix, .product(name: "TOMLKit", package: "TOMLKit"),
             metrics, .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),

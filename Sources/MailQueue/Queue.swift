@@ -40,6 +40,9 @@ public actor Queue {
     private var reserved: Set<QueueID> = []
     /// Journals whose directory entry is known durable (state/ fsynced since they were created).
     var durableJournalNames: Set<QueueID> = []
+    /// The last reply of a deferred recipient is kept in memory; when an MX is down, thousands
+    /// of messages hold the same text, so they share one copy (BENCHMARKS.md, memory).
+    var recentReplies = StringInterner(capacity: 256)
     var layoutReady = false
     var lockDescriptor: Int32 = -1
     private var commits = GroupCommit<PreparedMessage, Result<Void, QueueError>>()

@@ -42,6 +42,14 @@ extension Queue {
 
     /// The journal line for `outcome`, counting this attempt.
     private func journalRecord(_ outcome: RecipientOutcome, for entry: QueueEntry) -> JournalRecord {
+        let record = makeJournalRecord(outcome, for: entry)
+        guard case .deferred = outcome else { return record }
+        var shared = record
+        shared.reply = recentReplies.intern(record.reply)
+        return shared
+    }
+
+    private func makeJournalRecord(_ outcome: RecipientOutcome, for entry: QueueEntry) -> JournalRecord {
         let status = entry.recipients[outcome.index]
         let attempts = status.attempts + 1
         let address = status.recipient.address.description

@@ -27,6 +27,8 @@ struct QueueRecovery {
     var statistics = RecoveryStatistics()
     /// Names in `hold/`, read by `begin()`.
     private var heldNames: Set<String> = []
+    /// Equal last replies (every message to a dead MX) share one copy in memory.
+    private var replies = StringInterner(capacity: 256)
 
     init(disk: QueueDisk, logger: Logger) {
         self.disk = disk
@@ -151,7 +153,9 @@ struct QueueRecovery {
                 logger.warning("\(entry.id): journal record for an unknown recipient ignored")
                 continue
             }
-            entry.apply(record)
+            var shared = record
+            shared.reply = replies.intern(record.reply)
+            entry.apply(shared)
             statistics.journalRecordsReplayed += 1
         }
         if let complete = replay.completeLength {

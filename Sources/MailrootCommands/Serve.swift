@@ -29,6 +29,10 @@ struct Serve: AsyncParsableCommand {
     var logFormat: String?
 
     func run() async throws {
+        // glibc gives busy threads their own malloc arenas (up to 8 per core); with NIO's threads
+        // and the blocking pool that fragments a large queue's small allocations over many arenas.
+        // Two keep the daemon's RSS close to what it really holds (BENCHMARKS.md, memory).
+        limitMallocArenas(2)
         let configuration: MailrootConfiguration
         do {
             if let config {

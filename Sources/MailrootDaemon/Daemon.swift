@@ -30,6 +30,7 @@
 // SEE ALSO
 //   PrivilegeDrop.swift, FolderOwnership.swift, SMTPListener.swift, MetricsHTTPServer.swift,
 //   docs/configuration.md, README "Running as the system's mail relay".
+import CLinuxShims
 import DNSResolver
 import Delivery
 import Logging
@@ -194,4 +195,10 @@ func deliveryConfiguration(_ configuration: MailrootConfiguration, folders: Mail
     delivery.maxRecipientsPerTransaction = configuration.delivery.maxRecipientsPerTransaction
     delivery.shutdownGrace = configuration.shutdownGrace
     return delivery
+}
+
+/// At most `count` glibc malloc arenas for the process (mallopt M_ARENA_MAX); call before the
+/// threads start. See Serve.swift for why the daemon wants this.
+public func limitMallocArenas(_ count: Int32) {
+    _ = mailroot_limit_malloc_arenas(count)
 }

@@ -219,3 +219,13 @@ private actor Batches {
     func add(_ ids: [QueueID]) { all.append(ids) }
     func noteBounce(_ id: QueueID) { bounce = id }
 }
+
+@Test func theInternerReturnsEqualTextsAndStaysBounded() {
+    var interner = StringInterner(capacity: 2)
+    let first = interner.intern("451 4.4.1 connect to mx.down.example[192.0.2.7]:25: Connection refused")
+    #expect(interner.intern(String(first)) == first)
+    _ = interner.intern("b")
+    _ = interner.intern("c")  // over capacity: starts over, still answers correctly
+    #expect(interner.intern("c") == "c")
+    #expect(interner.intern(first) == first)
+}

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 
 #ifndef RENAME_NOREPLACE
@@ -18,6 +19,11 @@
 /// EINVAL where the file system does not support the flag.
 static inline int mailroot_rename_noreplace(const char *oldpath, const char *newpath) {
     return renameat2(AT_FDCWD, oldpath, AT_FDCWD, newpath, RENAME_NOREPLACE);
+}
+
+/// mallopt(M_ARENA_MAX, n): at most `n` malloc arenas for the whole process.
+static inline int mailroot_limit_malloc_arenas(int n) {
+    return mallopt(M_ARENA_MAX, n);
 }
 
 #endif
