@@ -38,16 +38,29 @@ public struct Envelope: Hashable, Sendable, Codable {
 /// socket, never loaded whole. The bytes are the message exactly as it goes on the wire before
 /// dot-stuffing: CRLF line endings, headers first.
 public struct StoredMessage: Hashable, Sendable {
-    public var path: String
+    /// Kept as directory and name, not as one path: the queue passes the same directory string
+    /// to every message and the name is the queue ID's own string, so 100,000 queued messages
+    /// hold no path bytes of their own (the path is built when a file is opened).
+    public var directory: String
+    public var name: String
     public var offset: Int64
     public var length: Int64
     /// True when any byte is ≥ 0x80: the transaction needs `BODY=8BITMIME`.
     public var hasEightBitContent: Bool
 
-    public init(path: String, offset: Int64, length: Int64, hasEightBitContent: Bool) {
-        self.path = path
+    public var path: String { directory + "/" + name }
+
+    public init(directory: String, name: String, offset: Int64, length: Int64, hasEightBitContent: Bool) {
+        self.directory = directory
+        self.name = name
         self.offset = offset
         self.length = length
         self.hasEightBitContent = hasEightBitContent
+    }
+
+    public init(path: String, offset: Int64, length: Int64, hasEightBitContent: Bool) {
+        let slash = path.lastIndex(of: "/")
+        self.init(directory: slash.map { String(path[..<$0]) } ?? ".", name: slash.map { String(path[path.index(after: $0)...]) } ?? path,
+                  offset: offset, length: length, hasEightBitContent: hasEightBitContent)
     }
 }

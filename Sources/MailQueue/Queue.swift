@@ -35,6 +35,8 @@ public actor Queue {
     let logger: Logger
     let threadPool: NIOThreadPool
     let disk: QueueDisk
+    /// `msg/`, one string shared by every queued message's StoredMessage.
+    let messageDirectory: String
     var entries: [QueueID: QueueEntry] = [:]
     /// IDs whose files are being written: a second enqueue with the same ID must not replace them.
     private var reserved: Set<QueueID> = []
@@ -54,6 +56,7 @@ public actor Queue {
         self.logger = logger
         self.threadPool = threadPool
         self.disk = QueueDisk(root: configuration.directory)
+        self.messageDirectory = disk.msg
     }
 
     deinit {
@@ -125,7 +128,7 @@ public actor Queue {
         reserved.insert(id)
         defer { reserved.remove(id) }
         try await prepareLayout()
-        let prepared = Self.prepare(message, path: disk.messagePath(id))
+        let prepared = Self.prepare(message, directory: messageDirectory)
         let result = await withCheckedContinuation { continuation in
             if commits.add(prepared, continuation) { Task { await self.drainCommits() } }
         }
@@ -139,17 +142,17 @@ public actor Queue {
         }
     }
 
-    private static func prepare(_ message: NewMessage, path: String) -> PreparedMessage {
+    private static func prepare(_ message: NewMessage, directory: String) -> PreparedMessage {
         let header = QueueFile.Header(
             id: message.id, envelope: message.envelope, arrival: message.arrival, source: message.source,
             hasEightBitContent: message.hasEightBitContent, needsSMTPUTF8: message.needsSMTPUTF8,
             bodyLength: Int64(message.content.count))
         let headerBytes = QueueFile.encodeHeader(header)
-        let stored = StoredMessage(path: path, offset: Int64(headerBytes.count), length: Int64(message.content.count),
-                                   hasEightBitContent: message.hasEightBitContent)
         // The entry is built from the header as it will be read back, so recovery and
         // enqueue agree exactly (for instance on the arrival time rounded to microseconds).
         let storedHeader = (try? QueueFile.decodeHeader(headerBytes[...].dropLast())) ?? header
+        let stored = StoredMessage(directory: directory, name: storedHeader.id.rawValue, offset: Int64(headerBytes.count),
+                                   length: Int64(message.content.count), hasEightBitContent: message.hasEightBitContent)
         return PreparedMessage(entry: QueueEntry(header: storedHeader, message: stored), header: headerBytes,
                                content: message.content, trailer: QueueFile.trailer(bodyLength: header.bodyLength))
     }

@@ -8,7 +8,9 @@ extension QueueFile {
     /// Reads and checks `path`'s header and end record without reading the body. Any problem —
     /// not a regular file, short, wrong magic, unknown key, bad address, wrong end record — is a
     /// `FormatError` naming it; the caller sets the file aside. `bytesRead` counts what was read.
-    static func read(path: String, expectedID: QueueID, bytesRead: inout Int) throws -> (Header, StoredMessage) {
+    /// `directory` is shared by every message read (see StoredMessage).
+    static func read(directory: String, expectedID: QueueID, bytesRead: inout Int) throws -> (Header, StoredMessage) {
+        let path = directory + "/" + expectedID.rawValue
         let (fd, size) = try openRegularFileNoFollow(path)
         defer { close(fd) }
         guard size > 0 else { throw FormatError("empty file") }
@@ -22,8 +24,8 @@ extension QueueFile {
         let tail = try readAt(fd: fd, offset: size - Int64(end.count), count: end.count, path: path)
         bytesRead += tail.count
         guard tail == end else { throw FormatError("end record missing") }
-        let stored = StoredMessage(path: path, offset: Int64(headerLength), length: header.bodyLength,
-                                   hasEightBitContent: header.hasEightBitContent)
+        let stored = StoredMessage(directory: directory, name: header.id.rawValue, offset: Int64(headerLength),
+                                   length: header.bodyLength, hasEightBitContent: header.hasEightBitContent)
         return (header, stored)
     }
 

@@ -105,7 +105,7 @@ public enum QueueSnapshot {
         var bytesRead = 0
         let header: QueueFile.Header, stored: StoredMessage
         do {
-            (header, stored) = try QueueFile.read(path: path, expectedID: id, bytesRead: &bytesRead)
+            (header, stored) = try QueueFile.read(directory: disk.msg, expectedID: id, bytesRead: &bytesRead)
         } catch let error as SafeIOError where error.errno == ENOENT {
             return nil
         }
