@@ -10,3 +10,8 @@ swift build --build-tests
 # time out on replies; run all at once on two cores, they starve each other and fail for no
 # reason of their own. Serially the whole suite takes about a minute.
 swift test --skip-build --no-parallel "$@"
+# Every benchmark script once, in its tiny configuration with the debug binary, so none of them
+# can rot (the real runs and their figures: BENCHMARKS.md). Skipped when the tests were filtered.
+if [ "$#" -eq 0 ]; then
+    bash scripts/bench-smoke.sh
+fi
