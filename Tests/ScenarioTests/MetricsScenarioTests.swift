@@ -148,19 +148,8 @@ private func parseExposition(_ text: String) -> [String: Double] {
 /// response is everything read until EOF.
 private func httpGet(port: Int, path: String) async throws -> (status: Int, body: String) {
     try await Task.detached {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
+        let fd = try connectToLoopback(port: port)
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
         guard send(fd, request, request.count, 0) == request.count else { throw POSIXError(.EIO) }
         var response: [UInt8] = []
@@ -181,6 +170,15 @@ private func httpGet(port: Int, path: String) async throws -> (status: Int, body
 
 /// Connects to the listener on 127.0.0.1 and reads its first reply line; the caller closes `fd`.
 private func smtpGreeting(port: Int) throws -> (fd: Int32, greeting: String) {
+    let fd = try connectToLoopback(port: port)
+    var line: [UInt8] = []
+    var byte: UInt8 = 0
+    while recv(fd, &byte, 1, 0) == 1, byte != 0x0A { line.append(byte) }
+    return (fd, String(decoding: line, as: UTF8.self))
+}
+
+/// A blocking TCP socket connected to 127.0.0.1:`port`, reads timing out after 10 s.
+private func connectToLoopback(port: Int) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -196,8 +194,5 @@ private func smtpGreeting(port: Int) throws -> (fd: Int32, greeting: String) {
         close(fd)
         throw POSIXError(.ECONNREFUSED)
     }
-    var line: [UInt8] = []
-    var byte: UInt8 = 0
-    while recv(fd, &byte, 1, 0) == 1, byte != 0x0A { line.append(byte) }
-    return (fd, String(decoding: line, as: UTF8.self))
+    return fd
 }
