@@ -11,14 +11,18 @@ public enum DNSMetrics {
     /// are not observed), from the first packet to the answer or the last timeout, failover
     /// included. Slow or failing resolvers show here before they show as deferred mail.
     static func lookupFinished(_ type: DNSRecordType, after duration: Duration) {
-        let name = types.contains(type) ? type.description : "other"
         let (seconds, attoseconds) = duration.components
-        Timer(label: label, dimensions: [("type", name)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        (timers[type.description] ?? timers["other"]!).recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
+
+    /// One timer per type, made at first use (after the daemon has bootstrapped the backend),
+    /// not one factory lookup per DNS question.
+    private static let timers: [String: Timer] = Dictionary(uniqueKeysWithValues: (types.map(\.description) + ["other"]).map { name in
+        (name, Timer(label: label, dimensions: [("type", name)], preferredDisplayUnit: .seconds))
+    })
 
     /// Creates the series for every type after the backend is bootstrapped.
     public static func declare() {
-        for type in types { _ = Timer(label: label, dimensions: [("type", type.description)], preferredDisplayUnit: .seconds) }
+        _ = timers
     }
 }

@@ -110,6 +110,9 @@ public func buildDaemon(configuration: MailrootConfiguration, configurationPath:
     var metricsSocket: NIOAsyncChannel<MetricsHTTPServer.Connection, Never>?
     if let address = configuration.metricsListen {
         metricsSocket = try await MetricsHTTPServer.bind(address)
+        // The backend goes in before anything counts: recovery starts delivering (and counting)
+        // before the services are assembled, and a metric made before the bootstrap stays a no-op.
+        _ = DaemonMetrics.registry
     }
 
     // 4. Root is no longer needed: everything from here on runs as `user`.

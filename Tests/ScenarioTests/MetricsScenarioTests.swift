@@ -101,6 +101,34 @@ import Testing
         #expect(samples["mailroot_delivered_total"] == 0)
     }
 
+    @Test func aMessageRecoveredAtStartAndDeliveredIsCounted() async throws {
+        // Recovery hands messages to delivery before the services start: the counters must
+        // already report to Prometheus then, not to the no-op backend.
+        let metricsPort = try freePort()
+        let mxAddress = Loopback.next()
+        let scenario = try await Scenario(
+            port: Scenario.mxPort,
+            records: [.mx("later.test", host: "mx.later.test", preference: 10), .host("mx.later.test", addresses: [mxAddress])],
+            settings: "metrics_listen = \"127.0.0.1:\(metricsPort)\"", label: "metrics-recovered")
+        try await scenario.mailroot.start()
+        try scenario.mailroot.dropIntoPickup(mail(from: "me@example.test", to: ["you@later.test"], subject: "after a restart"))
+        try await scenario.mailroot.waitForLog(containing: "status=deferred")
+        scenario.mailroot.stop()
+        // Due now (not a second after the deferral), so recovery itself dispatches it.
+        let flush = try await runClient(MailrootInstance.binaryPath, ["queue", "flush", "--config", scenario.mailroot.configPath],
+                                        in: scenario.mailroot.directory)
+        try #require(flush.status == 0, "\(flush.output)")
+        let mx = try await SMTPTestServer(host: mxAddress, port: Scenario.mxPort)
+        defer { mx.stop() }
+        try await scenario.mailroot.start()
+        _ = try await mx.waitForMessages(count: 1)
+        let samples = try await scrape(port: metricsPort, until: { $0["mailroot_delivered_total"] == 1 })
+        #expect(samples["mailroot_delivered_total"] == 1)
+        // The worker starts (gauge) and looks up the MX during recovery itself.
+        #expect(samples["mailroot_delivery_active_connections"] == 0, "\(samples.keys.sorted())")
+        #expect((samples["mailroot_dns_lookup_seconds_count{type=\"MX\"}"] ?? 0) >= 1, "\(samples.keys.sorted())")
+    }
+
     @Test func healthzTurns503WhenTheQueueDirectoryIsNotWritable() async throws {
         let metricsPort = try freePort()
         let scenario = try await Scenario(port: Scenario.mxPort, records: [],
