@@ -13,9 +13,11 @@ public struct MailrootLogHandler: LogHandler {
     /// The process's level, which a reload (SIGHUP) may change for every logger at once; a
     /// logger whose level was set explicitly keeps its own.
     static let sharedLevel = Atomic<UInt8>(UInt8(Logger.Level.info.index))
+    static let levels = Logger.Level.allCases
 
     public var logLevel: Logger.Level {
-        get { ownLevel ?? Logger.Level.allCases[Int(Self.sharedLevel.load(ordering: .relaxed))] }
+        // Read on every log call: a table lookup, not `allCases` (which builds an array each time).
+        get { ownLevel ?? Self.levels[Int(Self.sharedLevel.load(ordering: .relaxed))] }
         set { ownLevel = newValue }
     }
     private var ownLevel: Logger.Level?
@@ -68,6 +70,6 @@ public struct MailrootLogHandler: LogHandler {
 }
 
 extension Logger.Level {
-    /// Position in `allCases` (trace … critical), for storing a level in an atomic.
-    var index: Int { Logger.Level.allCases.firstIndex(of: self) ?? 2 }
+    /// Position in `MailrootLogHandler.levels` (trace … critical), for storing a level in an atomic.
+    var index: Int { MailrootLogHandler.levels.firstIndex(of: self) ?? 2 }
 }
