@@ -9,26 +9,41 @@ struct ConfigurationChanges: Equatable {
 
     typealias Comparison = (name: String, same: @Sendable (MailrootConfiguration, MailrootConfiguration) -> Bool)
 
+    /// A key and how to compare it and carry it over, made from one key path so the two can
+    /// never disagree (a key compared but not carried would be reported changed at every reload
+    /// and never take effect).
+    struct Setting: Sendable {
+        var name: String
+        var same: @Sendable (MailrootConfiguration, MailrootConfiguration) -> Bool
+        var adopt: @Sendable (inout MailrootConfiguration, MailrootConfiguration) -> Void
+
+        init<Value: Equatable & Sendable>(_ name: String, _ path: WritableKeyPath<MailrootConfiguration, Value> & Sendable) {
+            self.name = name
+            same = { $0[keyPath: path] == $1[keyPath: path] }
+            adopt = { $0[keyPath: path] = $1[keyPath: path] }
+        }
+    }
+
     /// Applied at SIGHUP: the listener's settings for new sessions, delivery's limits and schedule.
-    static let reloadable: [Comparison] = [
-        ("local_domains", { $0.localDomains == $1.localDomains }),
-        ("max_message_size", { $0.maxMessageSize == $1.maxMessageSize }),
-        ("max_received_headers", { $0.maxReceivedHeaders == $1.maxReceivedHeaders }),
-        ("shutdown_grace", { $0.shutdownGrace == $1.shutdownGrace }),
-        ("smtp.relay_networks", { $0.smtp.relayNetworks == $1.smtp.relayNetworks }),
-        ("smtp.tls_certificate", { $0.smtp.tlsCertificate == $1.smtp.tlsCertificate }),
-        ("smtp.tls_key", { $0.smtp.tlsKey == $1.smtp.tlsKey }),
-        ("smtp.users", { $0.smtp.users == $1.smtp.users }),
-        ("smtp.max_recipients", { $0.smtp.maxRecipients == $1.smtp.maxRecipients }),
-        ("smtp.max_connections", { $0.smtp.maxConnections == $1.smtp.maxConnections }),
-        ("smtp.max_connections_per_ip", { $0.smtp.maxConnectionsPerIP == $1.smtp.maxConnectionsPerIP }),
-        ("smtp.idle_timeout", { $0.smtp.idleTimeout == $1.smtp.idleTimeout }),
-        ("smtp.received_authenticated_user", { $0.smtp.receivedAuthenticatedUser == $1.smtp.receivedAuthenticatedUser }),
-        ("delivery.retry", { $0.delivery.retry == $1.delivery.retry }),
-        ("delivery.expire", { $0.delivery.expire == $1.delivery.expire }),
-        ("delivery.max_connections", { $0.delivery.maxConnections == $1.delivery.maxConnections }),
-        ("delivery.max_connections_per_domain", { $0.delivery.maxConnectionsPerDomain == $1.delivery.maxConnectionsPerDomain }),
-        ("log.level", { $0.log.level == $1.log.level }),
+    static let reloadable: [Setting] = [
+        Setting("local_domains", \.localDomains),
+        Setting("max_message_size", \.maxMessageSize),
+        Setting("max_received_headers", \.maxReceivedHeaders),
+        Setting("shutdown_grace", \.shutdownGrace),
+        Setting("smtp.relay_networks", \.smtp.relayNetworks),
+        Setting("smtp.tls_certificate", \.smtp.tlsCertificate),
+        Setting("smtp.tls_key", \.smtp.tlsKey),
+        Setting("smtp.users", \.smtp.users),
+        Setting("smtp.max_recipients", \.smtp.maxRecipients),
+        Setting("smtp.max_connections", \.smtp.maxConnections),
+        Setting("smtp.max_connections_per_ip", \.smtp.maxConnectionsPerIP),
+        Setting("smtp.idle_timeout", \.smtp.idleTimeout),
+        Setting("smtp.received_authenticated_user", \.smtp.receivedAuthenticatedUser),
+        Setting("delivery.retry", \.delivery.retry),
+        Setting("delivery.expire", \.delivery.expire),
+        Setting("delivery.max_connections", \.delivery.maxConnections),
+        Setting("delivery.max_connections_per_domain", \.delivery.maxConnectionsPerDomain),
+        Setting("log.level", \.log.level),
     ]
 
     /// Kept at their running values until a restart.
@@ -68,24 +83,7 @@ struct ConfigurationChanges: Equatable {
     /// after the reload, and what a later reload compares with.
     static func inEffect(started: MailrootConfiguration, new: MailrootConfiguration) -> MailrootConfiguration {
         var result = started
-        result.localDomains = new.localDomains
-        result.maxMessageSize = new.maxMessageSize
-        result.maxReceivedHeaders = new.maxReceivedHeaders
-        result.shutdownGrace = new.shutdownGrace
-        result.smtp.relayNetworks = new.smtp.relayNetworks
-        result.smtp.tlsCertificate = new.smtp.tlsCertificate
-        result.smtp.tlsKey = new.smtp.tlsKey
-        result.smtp.users = new.smtp.users
-        result.smtp.maxRecipients = new.smtp.maxRecipients
-        result.smtp.maxConnections = new.smtp.maxConnections
-        result.smtp.maxConnectionsPerIP = new.smtp.maxConnectionsPerIP
-        result.smtp.idleTimeout = new.smtp.idleTimeout
-        result.smtp.receivedAuthenticatedUser = new.smtp.receivedAuthenticatedUser
-        result.delivery.retry = new.delivery.retry
-        result.delivery.expire = new.delivery.expire
-        result.delivery.maxConnections = new.delivery.maxConnections
-        result.delivery.maxConnectionsPerDomain = new.delivery.maxConnectionsPerDomain
-        result.log.level = new.log.level
+        for setting in reloadable { setting.adopt(&result, new) }
         return result
     }
 }
