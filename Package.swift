@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MailMessage"]),
         .testTarget(name: "PickupTests", dependencies: ["Pickup", "MailQueue", "MailMessage", "SafeIO", logging]),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "MailQueue", "MailMessage", "SMTPProtocol", "DNSResolver", "MailrootTestSupport", logging, nio, nioPosix]),
-        .testTarget(name: "MailrootDaemonTests", dependencies: ["MailrootDaemon"]),
+        .testTarget(name: "MailrootDaemonTests", dependencies: ["MailrootDaemon", nio]),
         .testTarget(name: "ScenarioTests", dependencies: ["MailrootTestSupport", "MailMessage"]),
         .testTarget(name: "SendmailTests", dependencies: ["MailrootCommands", "MailrootTestSupport", "MailMessage", "Pickup"]),
         .testTarget(name: "QueueCommandTests", dependencies: ["MailrootCommands", "MailQueue", "MailMessage", "MailrootTestSupport", logging]),

@@ -70,14 +70,11 @@ public enum ControlClient {
         }
         return try await connection.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: request.description + "\n"))
-            var line: [UInt8] = []
-            reading: for try await buffer in inbound {
-                for byte in buffer.readableBytesView {
-                    if byte == 0x0A { break reading }
-                    line.append(byte)
-                }
+            let text: String
+            switch try await ControlLine.read(from: inbound, limit: 64 * 1024) {
+            case .line(let line), .ended(let line): text = line
+            case .tooLong: text = "(an overlong line)"
             }
-            let text = String(decoding: line, as: UTF8.self)
             guard let reply = ControlReply(line: text) else {
                 return ControlReply(status: 75, text: text.isEmpty ? "the daemon closed the control connection without a reply; check with 'mailroot queue show'"
                                     : "unexpected reply from the daemon: \(text)")

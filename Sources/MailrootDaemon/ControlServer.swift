@@ -83,27 +83,14 @@ final class ControlServer: Service, Sendable {
         let channel = connection.channel
         let deadline = channel.eventLoop.scheduleTask(in: requestTimeout) { channel.close(promise: nil) }
         try? await connection.executeThenClose { inbound, outbound in
-            var line: [UInt8] = []
-            var complete = false
-            reading: for try await buffer in inbound {
-                for byte in buffer.readableBytesView {
-                    if byte == 0x0A {
-                        complete = true
-                        break reading
-                    }
-                    line.append(byte)
-                    if line.count > ControlRequest.maximumLineLength { break reading }
-                }
-            }
+            let read = try await ControlLine.read(from: inbound, limit: ControlRequest.maximumLineLength)
             deadline.cancel()
-            guard complete else {
-                if line.count > ControlRequest.maximumLineLength {
+            guard case .line(let text) = read else {
+                if read == .tooLong {
                     try await outbound.write(ByteBuffer(string: ControlReply(status: 64, text: "request line too long").line))
                 }
                 return
             }
-            if line.last == 0x0D { line.removeLast() }
-            let text = String(decoding: line, as: UTF8.self)
             let reply: ControlReply
             if let request = ControlRequest(line: text) {
                 reply = await administrator.perform(request)

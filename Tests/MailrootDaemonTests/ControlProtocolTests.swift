@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import MailMessage
+import NIOCore
 @testable import MailrootDaemon
 import Testing
 
@@ -25,5 +26,24 @@ import Testing
         #expect(ControlReply(line: "ok done") == .ok("done"))
         #expect(ControlReply(line: "error 0 not an error") == nil)
         #expect(ControlReply(line: "garbage") == nil)
+    }
+}
+
+@Suite struct ControlLineTests {
+    static func read(_ chunks: [String], limit: Int = 256) async throws -> ControlLine.Read {
+        let stream = AsyncStream<ByteBuffer> { continuation in
+            for chunk in chunks { continuation.yield(ByteBuffer(string: chunk)) }
+            continuation.finish()
+        }
+        return try await ControlLine.read(from: stream, limit: limit)
+    }
+
+    @Test func aLineSplitOverReadsEndsAtItsLFWithoutTheCR() async throws {
+        #expect(try await Self.read(["ho", "ld K1CBGVZ6Z0628W69\r", "\nnext"]) == .line("hold K1CBGVZ6Z0628W69"))
+    }
+
+    @Test func anOverlongLineAndAnEndedConnectionAreToldApart() async throws {
+        #expect(try await Self.read([String(repeating: "x", count: 300)]) == .tooLong)
+        #expect(try await Self.read(["ok half"]) == .ended("ok half"))
     }
 }
