@@ -16,11 +16,18 @@ struct QueueChangeOptions: ParsableArguments {
 
     /// Carries out the request for this ID; a malformed ID is a usage error (64).
     func perform(_ request: (QueueID) -> ControlRequest) async throws {
-        guard let queueID = QueueID(id) else {
-            throw CommandFailure.exit(CommandFailure("\(terminalSafe(id)) is not a queue ID (16 characters, e.g. K1CBGVZ6Z0628W69)", status: 64))
-        }
+        let queueID: QueueID
+        do { queueID = try parseQueueID(id) } catch { throw CommandFailure.exit(error) }
         try await performQueueChange(request(queueID), options: options)
     }
+}
+
+/// The queue ID typed by the administrator; anything else is a usage error (64).
+func parseQueueID(_ text: String) throws -> QueueID {
+    guard let queueID = QueueID(text) else {
+        throw CommandFailure("\(terminalSafe(text)) is not a queue ID (16 characters, e.g. K1CBGVZ6Z0628W69)", status: 64)
+    }
+    return queueID
 }
 
 /// Sends `request` (or does it here, with no daemon), prints the outcome, exits with its status.
@@ -58,13 +65,8 @@ struct QueueFlush: AsyncParsableCommand {
     var id: String?
 
     func run() async throws {
-        var queueID: QueueID?
-        if let id {
-            guard let parsed = QueueID(id) else {
-                throw CommandFailure.exit(CommandFailure("\(terminalSafe(id)) is not a queue ID", status: 64))
-            }
-            queueID = parsed
-        }
+        let queueID: QueueID?
+        do { queueID = try id.map(parseQueueID) } catch { throw CommandFailure.exit(error) }
         try await performQueueChange(.flush(queueID), options: options)
     }
 }

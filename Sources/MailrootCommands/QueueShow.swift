@@ -27,9 +27,7 @@ struct QueueShow: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            guard let queueID = QueueID(id) else {
-                throw CommandFailure("\(terminalSafe(id)) is not a queue ID (16 characters, e.g. K1CBGVZ6Z0628W69)", status: 64)
-            }
+            let queueID = try parseQueueID(id)
             let configuration = try options.load()
             let directory = MailrootFolders(root: configuration.rootPath).queue
             let notQueued = CommandFailure("no message \(queueID) in \(directory) (delivered, bounced or never queued)")
