@@ -40,16 +40,9 @@ extension Queue {
         return entries[id]
     }
 
-    /// The journal line for `outcome`, counting this attempt.
+    /// The journal line for `outcome`, counting this attempt. A deferral's reply is interned:
+    /// it is kept in memory, and many messages to one dead MX carry the same text.
     private func journalRecord(_ outcome: RecipientOutcome, for entry: QueueEntry) -> JournalRecord {
-        let record = makeJournalRecord(outcome, for: entry)
-        guard case .deferred = outcome else { return record }
-        var shared = record
-        shared.reply = recentReplies.intern(record.reply)
-        return shared
-    }
-
-    private func makeJournalRecord(_ outcome: RecipientOutcome, for entry: QueueEntry) -> JournalRecord {
         let status = entry.recipients[outcome.index]
         let attempts = status.attempts + 1
         let address = status.recipient.address.description
@@ -59,7 +52,8 @@ extension Queue {
         case .failed(let index, let reply):
             return JournalRecord(kind: .failed, index: index, time: Date(), attempts: attempts, nextAttempt: nil, address: address, reply: FieldEscaping.oneLine(reply))
         case .deferred(let index, let reply, let next):
-            return JournalRecord(kind: .deferred, index: index, time: Date(), attempts: attempts, nextAttempt: next, address: address, reply: FieldEscaping.oneLine(reply))
+            return JournalRecord(kind: .deferred, index: index, time: Date(), attempts: attempts, nextAttempt: next, address: address,
+                                 reply: recentReplies.intern(FieldEscaping.oneLine(reply)))
         }
     }
 
