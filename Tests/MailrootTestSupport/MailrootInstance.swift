@@ -52,6 +52,17 @@ public final class MailrootInstance: @unchecked Sendable {
     /// SIGKILL: a crash, nothing gets to clean up.
     public func kill() { process?.stop(signal: SIGKILL) }
 
+    /// Waits for the `pickup file=NAME` line and returns the queue ID mailroot gave that file.
+    public func queueID(ofPickupFile name: String) async throws -> String {
+        let marker = ": pickup file=\(name),"
+        try await waitForLog(containing: marker)
+        guard let line = log.split(separator: "\n").first(where: { $0.contains(marker) }),
+              let id = line[..<line.range(of: marker)!.lowerBound].split(separator: " ").last else {
+            throw HarnessError.timedOut("no queue ID before \(marker)")
+        }
+        return String(id)
+    }
+
     /// Sends `signal` (SIGHUP for a reload) and returns at once.
     public func send(_ signal: Int32) {
         guard let process, process.isRunning else { return }

@@ -21,3 +21,24 @@ struct CommandRun {
                           stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 }
+
+/// dnsmasq sending `down.test` to `mxAddress` (port 25), and a started mailroot using it with an
+/// hour between retries, so a message there stays queued unless a command moves it.
+func startWithDownMX(_ mxAddress: String, label: String) async throws -> (Dnsmasq, MailrootInstance) {
+    let dns = try await Dnsmasq(records: [.mx("down.test", host: "mx.down.test", preference: 10),
+                                          .host("mx.down.test", addresses: [mxAddress])])
+    let mailroot = try MailrootInstance(config: """
+        hostname = "mailroot.test"
+        [pickup]
+        scan_interval = "1s"
+        [dns]
+        servers = ["127.0.0.1:\(dns.port)"]
+        timeout = "2s"
+        [delivery]
+        port = 25
+        retry = ["1h"]
+        connect_timeout = "2s"
+        """, label: label)
+    try await mailroot.start()
+    return (dns, mailroot)
+}

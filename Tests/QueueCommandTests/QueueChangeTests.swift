@@ -18,21 +18,7 @@ import Testing
 
         init(mxAddress: String) async throws {
             self.mxAddress = mxAddress
-            dns = try await Dnsmasq(records: [.mx("down.test", host: "mx.down.test", preference: 10),
-                                              .host("mx.down.test", addresses: [mxAddress])])
-            mailroot = try MailrootInstance(config: """
-                hostname = "mailroot.test"
-                [pickup]
-                scan_interval = "1s"
-                [dns]
-                servers = ["127.0.0.1:\(dns.port)"]
-                timeout = "2s"
-                [delivery]
-                port = 25
-                retry = ["1h"]
-                connect_timeout = "2s"
-                """, label: "queuechange")
-            try await mailroot.start()
+            (dns, mailroot) = try await startWithDownMX(mxAddress, label: "queuechange")
         }
 
         /// Drops the message and waits until mailroot has queued it (and, when `deferred`, until
@@ -46,10 +32,7 @@ import Testing
                 Body.
 
                 """)
-            let marker = ": pickup file=\(name),"
-            try await mailroot.waitForLog(containing: marker)
-            let line = try #require(mailroot.log.split(separator: "\n").first { $0.contains(marker) })
-            id = try #require(line[..<line.range(of: marker)!.lowerBound].split(separator: " ").last.map(String.init))
+            id = try await mailroot.queueID(ofPickupFile: name)
             if deferred {
                 try await QueueCommandTests.DeferredQueue.waitForJournal(in: "\(mailroot.queue)/state/\(id)", containing: ["deferred 0 "])
             }

@@ -14,20 +14,7 @@ import Testing
         let id: String
 
         init() async throws {
-            dns = try await Dnsmasq(records: [.mx("down.test", host: "mx.down.test", preference: 10),
-                                              .host("mx.down.test", addresses: ["127.0.80.1"])])
-            mailroot = try MailrootInstance(config: """
-                hostname = "mailroot.test"
-                [pickup]
-                scan_interval = "1s"
-                [dns]
-                servers = ["127.0.0.1:\(dns.port)"]
-                timeout = "2s"
-                [delivery]
-                retry = ["1h"]
-                connect_timeout = "2s"
-                """, label: "queuecmd")
-            try await mailroot.start()
+            (dns, mailroot) = try await startWithDownMX("127.0.80.1", label: "queuecmd")
             let name = try mailroot.dropIntoPickup("""
                 From: alice@origin.test
                 To: bob@down.test, carol@localhost
@@ -37,10 +24,7 @@ import Testing
                 The body is long enough to be recognised if it were ever printed: BODY-MARKER.
 
                 """)
-            let marker = ": pickup file=\(name),"
-            try await mailroot.waitForLog(containing: marker)
-            let line = try #require(mailroot.log.split(separator: "\n").first { $0.contains(marker) })
-            id = try #require(line[..<line.range(of: marker)!.lowerBound].split(separator: " ").last.map(String.init))
+            id = try await mailroot.queueID(ofPickupFile: name)
             try await Self.waitForJournal(in: "\(mailroot.queue)/state/\(id)", containing: ["deferred 0 ", "delivered 1 "])
         }
 

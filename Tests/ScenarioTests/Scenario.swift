@@ -72,12 +72,7 @@ final class Scenario: @unchecked Sendable {
 
     /// Waits for the `pickup file=NAME` line and returns the queue ID mailroot gave that file.
     func queueID(ofPickupFile name: String) async throws -> String {
-        let marker = ": pickup file=\(name),"
-        try await mailroot.waitForLog(containing: marker)
-        let line = try #require(mailroot.log.split(separator: "\n").first { $0.contains(marker) })
-        let beforeMarker = try #require(line.range(of: marker)).lowerBound
-        let id = line[..<beforeMarker].split(separator: " ").last.map(String.init)
-        return try #require(id)
+        try await mailroot.queueID(ofPickupFile: name)
     }
 
     /// Waits until the queue has finished with message `id` (every recipient sent or bounced).
