@@ -45,25 +45,36 @@ struct QueueDisk: Sendable {
     /// The order matters: were a journal's removal to reach the disk before its message's, a
     /// crash would bring the message back with no record of its delivered recipients. An orphan
     /// journal left by a crash is harmless (deleted at recovery), so `state/` is not fsynced.
-    /// Returns, per ID, the error that kept its message file in place (nil = removed).
+    /// Returns, per ID, the error that kept its message file in place or its removal from being
+    /// durable (nil = removed).
     func removeMessages(_ ids: [QueueID]) -> [SafeIOError?] {
-        var results: [SafeIOError?] = ids.map { id in
-            do throws(SafeIOError) {
-                try removeFile(messagePath(id))
-                return nil
-            } catch {
-                return error
-            }
+        let unlinked = ids.map(unlinkMessage)
+        let removed = ids.indices.filter { unlinked[$0] == nil }
+        let committed = commitRemovals(removed.map { ids[$0] })
+        return unlinked.map { $0 ?? committed }
+    }
+
+    /// The first half of a removal: the message file's name goes (nil = gone). From here a
+    /// process crash cannot bring the message back; a power cut can, until `commitRemovals`.
+    func unlinkMessage(_ id: QueueID) -> SafeIOError? {
+        do throws(SafeIOError) {
+            try removeFile(messagePath(id))
+            return nil
+        } catch {
+            return error
         }
-        do {
+    }
+
+    /// The second half, for messages already unlinked: one fsync of `msg/`, then their journals.
+    /// Returns the fsync's error (the journals then stay: the messages may come back).
+    func commitRemovals(_ ids: [QueueID]) -> SafeIOError? {
+        do throws(SafeIOError) {
             try fsyncDirectory(msg)
         } catch {
-            results = results.map { $0 ?? error }
+            return error
         }
-        for (id, result) in zip(ids, results) where result == nil {
-            try? removeFile(journalPath(id))
-        }
-        return results
+        for id in ids { try? removeFile(journalPath(id)) }
+        return nil
     }
 
     /// Sets a file aside in `corrupt/` under a name not yet used there.
@@ -76,17 +87,5 @@ struct QueueDisk: Sendable {
         }
         guard rename(path, target) == 0 else { throw .system(operation: "rename", errno: errno, path: path) }
         return target
-    }
-}
-
-extension QueueDisk {
-    /// fdatasync of a journal that already holds its records (the fallback when a finished
-    /// message could not be removed, so its final outcomes are durable anyway).
-    func syncJournal(_ id: QueueID) throws(SafeIOError) {
-        let path = journalPath(id)
-        let fd = try openForAppend(path)
-        defer { close(fd) }
-        try syncFileData(fd: fd, path: path)
-        try fsyncDirectory(state)
     }
 }

@@ -20,6 +20,9 @@ import SafeIO
 ///   which a recipient is delivered twice is between the remote 250 and that sync: RFC 5321 §6.1
 ///   allows duplicates, never loss. A permanent failure must not be retried after a restart
 ///   (maddy's bug), so it is synced as well.
+/// - The outcomes that finish a message are not written at all: the durable removal of `msg/ID`
+///   records them (`Queue.finish`), so a message delivered at its first attempt never has a
+///   journal. Only if that removal fails are they appended here, synced.
 /// - `deferred` is not synced: losing it only makes the next attempt come early, with one
 ///   attempt fewer counted.
 /// - A crash can leave a last line without its LF; replay ignores it, and recovery truncates the

@@ -57,36 +57,50 @@ extension Queue {
         }
     }
 
-    /// The last outcomes of a message: appended unsynced (the durable removal of `msg/ID` is what
-    /// makes them final), then the removal joins the next removal batch. Should the message file
-    /// refuse to go, the journal is synced instead, so a restart still knows the outcomes.
+    /// The last outcomes of a message are not written anywhere when all goes well: removing
+    /// `msg/ID` is the record. The file is unlinked at once, so a process crash from here on
+    /// cannot bring the message back, and the unlink joins the next group fsync of `msg/`; only a
+    /// power cut before that fsync can, inside the window after a remote 250 in which RFC 5321
+    /// §6.1 allows a duplicate (the same window as before, when an unsynced final journal line was
+    /// written first). Skipping that line spares most messages a journal file: one create, one
+    /// write and one unlink each, and on ext4 every create costs more the more files were
+    /// recently deleted (BENCHMARKS.md, finding 4). Should the file refuse to go, or its removal
+    /// not become durable, the records are written to the journal and synced instead, so a
+    /// restart still knows the outcomes.
     private func finish(_ id: QueueID, appending records: [JournalRecord], to path: String) async throws(QueueError) {
+        let disk = self.disk
+        var failure: SafeIOError?
         do {
-            try await runBlocking { () throws(SafeIOError) in
-                try QueueJournal.append(records, to: path, sync: false, syncDirectory: nil)
-            }
+            failure = try await threadPool.runIfActive { disk.unlinkMessage(id) }
         } catch {
-            logger.warning("\(id): final journal records not written, relying on removal: \(error)")
+            failure = .system(operation: "unlink", errno: ESHUTDOWN, path: disk.messagePath(id))
         }
-        let failure = await withCheckedContinuation { continuation in
-            if removals.add(id, continuation) { Task { await self.drainRemovals() } }
+        if failure == nil {
+            failure = await withCheckedContinuation { continuation in
+                if removals.add(id, continuation) { Task { await self.drainRemovals() } }
+            }
         }
         guard let failure else {
             logger.info("\(id): removed")
             return
         }
-        logger.error("\(id): finished but not removed: \(failure)")
-        let disk = self.disk
-        try await runBlocking { () throws(SafeIOError) in try disk.syncJournal(id) }
+        logger.error("\(id): finished but not removed: \(failure); its outcomes are kept in its journal")
+        try await runBlocking { () throws(SafeIOError) in
+            try QueueJournal.append(records, to: path, sync: true, syncDirectory: disk.state)
+        }
     }
 
     private func drainRemovals() async {
         while let batch = removals.takeBatch(limit: configuration.maxBatch) {
             let disk = self.disk
             let ids = batch.map(\.item)
-            let results = (try? await threadPool.runIfActive { disk.removeMessages(ids) })
-                ?? ids.map { _ in SafeIOError.system(operation: "unlink", errno: ESHUTDOWN, path: disk.msg) }
-            for (waiter, result) in zip(batch, results) { waiter.continuation.resume(returning: result) }
+            let failure: SafeIOError?
+            do {
+                failure = try await threadPool.runIfActive { disk.commitRemovals(ids) }
+            } catch {
+                failure = .system(operation: "fsync", errno: ESHUTDOWN, path: disk.msg)
+            }
+            for waiter in batch { waiter.continuation.resume(returning: failure) }
             logger.debug("queue: removed \(batch.count) finished message(s), batch \(removals.batchCount)")
         }
     }
