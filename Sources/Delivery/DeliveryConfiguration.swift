@@ -17,6 +17,8 @@ public struct DeliveryConfiguration: Sendable {
     public var expire: Duration = .seconds(2 * 86400)
     public var maxConnections: Int = 100
     public var maxConnectionsPerDomain: Int = 10
+    /// How long an idle outbound connection waits for more mail to its domain (zero: hang up at once).
+    public var connectionCacheTime: Duration = .seconds(2)
     /// RFC 5321 §4.5.3.1.8 requires servers to take at least 100; more go in a further transaction.
     public var maxRecipientsPerTransaction: Int = 100
     /// Addresses (with port) our own listeners use: an MX resolving to one of them is a mail loop.

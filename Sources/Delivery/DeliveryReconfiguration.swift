@@ -3,7 +3,7 @@ import Foundation
 
 extension DeliveryScheduler {
     /// The settings a reload (SIGHUP) changes while mail keeps flowing: the retry schedule and
-    /// expiry (from the next outcome on), the connection limits (from the next worker started;
+    /// expiry (from the next outcome on), the connection limits and the connection cache time (from the next worker started;
     /// running ones finish their item), the local domains and the shutdown grace. The SMTP
     /// client's own settings (port, timeouts, TLS, recipients per transaction) stay as they were
     /// at start: its sessions hold them, so they need a restart.
@@ -13,6 +13,7 @@ extension DeliveryScheduler {
         updated.expire = new.expire
         updated.maxConnections = new.maxConnections
         updated.maxConnectionsPerDomain = new.maxConnectionsPerDomain
+        updated.connectionCacheTime = new.connectionCacheTime
         updated.localDomains = new.localDomains
         updated.shutdownGrace = new.shutdownGrace
         configuration = updated

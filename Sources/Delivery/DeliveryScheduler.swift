@@ -57,6 +57,11 @@ public actor DeliveryScheduler: Service {
     var pendingWork: [String: Deque<DeliveryWork>] = [:]
     private var workersPerDomain: [String: Int] = [:]
     private var activeWorkers = 0
+    /// Workers whose domain has no work for now, keeping their connection open for
+    /// `connectionCacheTime` in case more comes (DeliveryConnectionCache.swift).
+    var parkedWorkers: [Int: ParkedWorker] = [:]
+    var parkedByDomain: [String: [Int]] = [:]
+    var nextParkingTicket = 0
     private var domainsWaitingForSlot = Deque<String>()
     var stopping = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
@@ -107,12 +112,15 @@ public actor DeliveryScheduler: Service {
         await withGracefulShutdownHandler {
             while !self.stopping, !Task.isCancelled {
                 await self.dispatchDueEntries()
+                self.closeExpiredConnections()
                 await self.tickMetrics()
                 try? await Task.sleep(for: .milliseconds(250))
             }
         } onGracefulShutdown: {
             Task { await self.beginShutdown() }
         }
+        // Also when cancelled rather than shut down: parked connections must not hold the exit.
+        beginShutdown()
         await waitForWorkers()
     }
 
@@ -130,6 +138,7 @@ public actor DeliveryScheduler: Service {
         stopping = true
         pendingWork.removeAll()
         domainsWaitingForSlot.removeAll()
+        unparkAll()
     }
 
     /// Lets deliveries in progress finish for up to `shutdownGrace`; whatever is still running then
@@ -190,6 +199,7 @@ public actor DeliveryScheduler: Service {
     }
 
     func startWorkersIfPossible(for domain: String) {
+        handPendingWorkToParkedWorkers(of: domain)
         let waiting = pendingWork[domain]?.count ?? 0
         let running = workersPerDomain[domain] ?? 0
         guard waiting > 0, running < configuration.maxConnectionsPerDomain else { return }
@@ -197,6 +207,8 @@ public actor DeliveryScheduler: Service {
         guard running == 0 || waiting > running else { return }
         guard activeWorkers < configuration.maxConnections else {
             if !domainsWaitingForSlot.contains(domain) { domainsWaitingForSlot.append(domain) }
+            // An idle cached connection gives its slot up to a domain with work.
+            closeOldestParkedConnection()
             return
         }
         activeWorkers += 1
@@ -217,9 +229,11 @@ public actor DeliveryScheduler: Service {
         await workerEnded(domain: domain)
     }
 
-    private func nextWork(for domain: String) -> DeliveryWork? {
+    private func nextWork(for domain: String) async -> DeliveryWork? {
         guard !stopping else { return nil }
-        return pendingWork[domain]?.popFirst()
+        if let work = pendingWork[domain]?.popFirst() { return work }
+        guard keepsConnectionsOpen(to: domain) else { return nil }
+        return await park(domain: domain)
     }
 
     private func finished(_ work: DeliveryWork, _ applied: OutcomeRecorder.Applied) {

@@ -34,6 +34,7 @@ enum CheckSettings {
             ("delivery.expire", duration(d.expire)),
             ("delivery.max_connections", "\(d.maxConnections)"),
             ("delivery.max_connections_per_domain", "\(d.maxConnectionsPerDomain)"),
+            ("delivery.connection_cache_time", duration(d.connectionCacheTime)),
             ("delivery.max_recipients_per_transaction", "\(d.maxRecipientsPerTransaction)"),
             ("delivery.opportunistic_tls", "\(d.opportunisticTLS)"),
             ("delivery.connect_timeout", duration(d.connectTimeout)),

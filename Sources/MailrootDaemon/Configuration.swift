@@ -100,6 +100,8 @@ public struct MailrootConfiguration: Sendable, Equatable {
         public var expire: Duration = .seconds(2 * 86_400)
         public var maxConnections: Int = 100
         public var maxConnectionsPerDomain: Int = 10
+        /// How long an idle connection waits for more mail to its domain; `"0s"` hangs up at once.
+        public var connectionCacheTime: Duration = .seconds(2)
         /// RCPT commands per transaction; RFC 5321 §4.5.3.1.8 requires servers to take 100.
         public var maxRecipientsPerTransaction: Int = 100
         /// Use STARTTLS when offered, without verifying the certificate (RFC 7435).

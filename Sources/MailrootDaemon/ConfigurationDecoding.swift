@@ -112,6 +112,7 @@ extension MailrootConfiguration.Delivery {
         }
         if let value = table["max_connections"] { maxConnections = try value.integer(in: 1...Int.max) }
         if let value = table["max_connections_per_domain"] { maxConnectionsPerDomain = try value.integer(in: 1...Int.max) }
+        if let value = table["connection_cache_time"] { connectionCacheTime = try value.duration(allowingZeroUpTo: .seconds(300)) }
         if let value = table["max_recipients_per_transaction"] { maxRecipientsPerTransaction = try value.integer(in: 1...Int.max) }
         if let value = table["opportunistic_tls"] { opportunisticTLS = try value.bool() }
         if let value = table["connect_timeout"] { connectTimeout = try value.duration() }

@@ -76,6 +76,18 @@ struct ConfigurationValue {
         return duration
     }
 
+    /// A duration where `"0s"` turns a feature off, at most `limit`.
+    func duration(allowingZeroUpTo limit: Duration) throws(ConfigurationError) -> Duration {
+        guard let text = value.string else { throw mismatch(expected: "a duration string such as \"2s\"") }
+        guard let duration = ConfigurationUnits.parseDuration(text), duration >= .zero else {
+            throw failure("\(ConfigurationError.quoted(text)) is not a duration (use ms, s, m, h or d, e.g. \"2s\"; \"0s\" turns it off)")
+        }
+        guard duration <= limit else {
+            throw failure("\(ConfigurationUnits.format(duration)) is longer than \(ConfigurationUnits.format(limit))")
+        }
+        return duration
+    }
+
     /// A byte count: an integer, or a string with a 1024-based unit (`"35MB"`). Must be positive.
     func size() throws(ConfigurationError) -> Int {
         let bytes: Int

@@ -43,6 +43,7 @@ struct ConfigurationChanges: Equatable {
         Setting("delivery.expire", \.delivery.expire),
         Setting("delivery.max_connections", \.delivery.maxConnections),
         Setting("delivery.max_connections_per_domain", \.delivery.maxConnectionsPerDomain),
+        Setting("delivery.connection_cache_time", \.delivery.connectionCacheTime),
         Setting("log.level", \.log.level),
     ]
 

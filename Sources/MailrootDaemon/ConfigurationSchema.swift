@@ -10,7 +10,7 @@ enum ConfigurationSchema {
         "pickup": ["dot_stuffed", "scan_interval"],
         "dns": ["servers", "timeout"],
         "delivery": ["port", "retry", "expire", "max_connections", "max_connections_per_domain",
-                     "max_recipients_per_transaction", "opportunistic_tls", "connect_timeout",
+                     "connection_cache_time", "max_recipients_per_transaction", "opportunistic_tls", "connect_timeout",
                      "greeting_timeout", "command_timeout", "data_timeout"],
         "smtp": ["listen", "relay_networks", "tls_certificate", "tls_key", "max_recipients", "max_connections",
                  "max_connections_per_ip", "idle_timeout", "submission", "submissions", "users",

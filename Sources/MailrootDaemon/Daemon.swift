@@ -195,6 +195,7 @@ func deliveryConfiguration(_ configuration: MailrootConfiguration, folders: Mail
     delivery.expire = configuration.delivery.expire
     delivery.maxConnections = configuration.delivery.maxConnections
     delivery.maxConnectionsPerDomain = configuration.delivery.maxConnectionsPerDomain
+    delivery.connectionCacheTime = configuration.delivery.connectionCacheTime
     delivery.maxRecipientsPerTransaction = configuration.delivery.maxRecipientsPerTransaction
     delivery.shutdownGrace = configuration.shutdownGrace
     return delivery

@@ -27,7 +27,17 @@ final class ScriptedCourier: Courier, @unchecked Sendable {
         self.deliveryTime = deliveryTime
     }
 
-    func makeSession(domain: String) -> any CourierSession { ScriptedSession(courier: self) }
+    func makeSession(domain: String) -> any CourierSession {
+        lock.withLock { sessionsOpened[domain, default: 0] += 1 }
+        return ScriptedSession(courier: self, domain: domain)
+    }
+
+    /// Sessions (connections, for the SMTP courier) opened and closed per domain.
+    private var sessionsOpened: [String: Int] = [:]
+    private var sessionsClosed: [String: Int] = [:]
+    func opened(_ domain: String) -> Int { lock.withLock { sessionsOpened[domain] ?? 0 } }
+    func closed(_ domain: String) -> Int { lock.withLock { sessionsClosed[domain] ?? 0 } }
+    fileprivate func sessionClosed(_ domain: String) { lock.withLock { sessionsClosed[domain, default: 0] += 1 } }
 
     var recordedWorks: [DeliveryWork] { lock.withLock { works } }
     func content(of id: QueueID) -> String? { lock.withLock { contents[id] } }
@@ -56,13 +66,17 @@ final class ScriptedCourier: Courier, @unchecked Sendable {
 
 private final class ScriptedSession: CourierSession {
     let courier: ScriptedCourier
-    init(courier: ScriptedCourier) { self.courier = courier }
+    let domain: String
+    init(courier: ScriptedCourier, domain: String) {
+        self.courier = courier
+        self.domain = domain
+    }
     func deliver(_ work: DeliveryWork) async -> CourierReport { await courier.deliver(work) }
-    func close() async {}
+    func close() async { courier.sessionClosed(domain) }
 }
 
 /// A scheduler over a real queue in a temporary directory, running until the test ends.
-private final class SchedulerHarness: Sendable {
+final class SchedulerHarness: Sendable {
     let root: String
     let queue: Queue
     let scheduler: DeliveryScheduler
@@ -84,6 +98,12 @@ private final class SchedulerHarness: Sendable {
     deinit {
         task.cancel()
         try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Cancels the scheduler's run and waits for it to return.
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
     }
 
     @discardableResult

@@ -120,6 +120,13 @@ import Testing
         #expect(error.message == "must be at least 1, not 0")
     }
 
+    @Test func aConnectionCacheTimeBeyondFiveMinutesIsRefused() throws {
+        let error = try #require(configurationError("[delivery]\nconnection_cache_time = \"10m\"\n"))
+        #expect(error.key == "delivery.connection_cache_time")
+        #expect(error.message == "10m is longer than 5m")
+        #expect(configurationError("[delivery]\nconnection_cache_time = \"0s\"\n") == nil)
+    }
+
     @Test func anInvalidHostnameOrLocalDomainIsRefused() throws {
         let host = try #require(configurationError("hostname = \"relay_1.example.com\"\n"))
         #expect(host.key == "hostname")

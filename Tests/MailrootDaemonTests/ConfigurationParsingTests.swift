@@ -56,6 +56,7 @@ import Testing
             expire = "1d12h"
             max_connections = 5
             max_connections_per_domain = 2
+            connection_cache_time = "0s"
             max_recipients_per_transaction = 50
             opportunistic_tls = false
             connect_timeout = "10s"
@@ -78,6 +79,7 @@ import Testing
         let delivery = configuration.delivery
         #expect(delivery.port == 2525)
         #expect(delivery.retry == [.seconds(60)])
+        #expect(delivery.connectionCacheTime == .zero)
         #expect(delivery.expire == .seconds(36 * 3600))
         #expect([delivery.maxConnections, delivery.maxConnectionsPerDomain, delivery.maxRecipientsPerTransaction] == [5, 2, 50])
         #expect(!delivery.opportunisticTLS)

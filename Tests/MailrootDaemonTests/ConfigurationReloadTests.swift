@@ -66,6 +66,7 @@ import Testing
             expire = "3h"
             max_connections = 9
             max_connections_per_domain = 3
+            connection_cache_time = "5s"
             port = 25
             [log]
             level = "debug"

@@ -122,9 +122,12 @@ import Testing
         defer { mx.stop() }
         try await scenario.mailroot.start()
         _ = try await mx.waitForMessages(count: 1)
-        let samples = try await scrape(port: metricsPort, until: { $0["mailroot_delivered_total"] == 1 })
+        // The worker starts (gauge) and looks up the MX during recovery itself; its connection
+        // stays open for the connection cache time (2 s), then the gauge returns to 0.
+        let samples = try await scrape(port: metricsPort, until: {
+            $0["mailroot_delivered_total"] == 1 && $0["mailroot_delivery_active_connections"] == 0
+        })
         #expect(samples["mailroot_delivered_total"] == 1)
-        // The worker starts (gauge) and looks up the MX during recovery itself.
         #expect(samples["mailroot_delivery_active_connections"] == 0, "\(samples.keys.sorted())")
         #expect((samples["mailroot_dns_lookup_seconds_count{type=\"MX\"}"] ?? 0) >= 1, "\(samples.keys.sorted())")
     }
