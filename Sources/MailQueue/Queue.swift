@@ -48,7 +48,7 @@ public actor Queue {
     var layoutReady = false
     var lockDescriptor: Int32 = -1
     private var commits = GroupCommit<PreparedMessage, Result<Void, QueueError>>()
-    var removals = GroupCommit<QueueID, SafeIOError?>()
+    var removals = GroupCommit<(id: QueueID, hasJournal: Bool), SafeIOError?>()
     public private(set) var lastRecoveryStatistics = RecoveryStatistics()
 
     public init(configuration: QueueConfiguration, logger: Logger, threadPool: NIOThreadPool = .singleton) {

@@ -65,15 +65,16 @@ struct QueueDisk: Sendable {
         }
     }
 
-    /// The second half, for messages already unlinked: one fsync of `msg/`, then their journals.
+    /// The second half, for messages already unlinked: one fsync of `msg/`, then the journals of
+    /// `journaled` (those of them that have one).
     /// Returns the fsync's error (the journals then stay: the messages may come back).
-    func commitRemovals(_ ids: [QueueID]) -> SafeIOError? {
+    func commitRemovals(_ journaled: [QueueID]) -> SafeIOError? {
         do throws(SafeIOError) {
             try fsyncDirectory(msg)
         } catch {
             return error
         }
-        for id in ids { try? removeFile(journalPath(id)) }
+        for id in journaled { try? removeFile(journalPath(id)) }
         return nil
     }
 

@@ -13,6 +13,8 @@ extension Queue {
     /// An outcome for a recipient that is already delivered or failed is ignored.
     public func record(_ id: QueueID, _ outcomes: [RecipientOutcome]) async throws(QueueError) -> QueueEntry? {
         guard var entry = entries[id] else { throw .unknownMessage(id) }
+        // Every recorded outcome counts an attempt, so a message none has been recorded for has no journal.
+        let hasJournal = entry.recipients.contains { $0.attempts > 0 }
         if let bad = outcomes.first(where: { !entry.recipients.indices.contains($0.index) }) {
             throw .invalidRequest("\(id): no recipient with index \(bad.index)")
         }
@@ -27,7 +29,7 @@ extension Queue {
         if entry.isFinished {
             entries[id] = nil
             durableJournalNames.remove(id)
-            try await finish(id, appending: newRecords, to: path)
+            try await finish(id, appending: newRecords, to: path, hasJournal: hasJournal)
             return nil
         }
         entries[id] = entry
@@ -67,7 +69,7 @@ extension Queue {
     /// recently deleted (BENCHMARKS.md, finding 4). Should the file refuse to go, or its removal
     /// not become durable, the records are written to the journal and synced instead, so a
     /// restart still knows the outcomes.
-    private func finish(_ id: QueueID, appending records: [JournalRecord], to path: String) async throws(QueueError) {
+    private func finish(_ id: QueueID, appending records: [JournalRecord], to path: String, hasJournal: Bool) async throws(QueueError) {
         let disk = self.disk
         var failure: SafeIOError?
         do {
@@ -77,7 +79,7 @@ extension Queue {
         }
         if failure == nil {
             failure = await withCheckedContinuation { continuation in
-                if removals.add(id, continuation) { Task { await self.drainRemovals() } }
+                if removals.add((id, hasJournal), continuation) { Task { await self.drainRemovals() } }
             }
         }
         guard let failure else {
@@ -93,10 +95,10 @@ extension Queue {
     private func drainRemovals() async {
         while let batch = removals.takeBatch(limit: configuration.maxBatch) {
             let disk = self.disk
-            let ids = batch.map(\.item)
+            let journaled = batch.filter(\.item.hasJournal).map(\.item.id)
             let failure: SafeIOError?
             do {
-                failure = try await threadPool.runIfActive { disk.commitRemovals(ids) }
+                failure = try await threadPool.runIfActive { disk.commitRemovals(journaled) }
             } catch {
                 failure = .system(operation: "fsync", errno: ESHUTDOWN, path: disk.msg)
             }

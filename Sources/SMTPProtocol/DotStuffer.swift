@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Glibc
 import NIOCore
 
 /// Streams stored message bytes into DATA content (RFC 5321 §4.5.2), chunk by chunk, so a large
@@ -65,9 +66,22 @@ public struct DotStuffer: Sendable {
                 runStart = index
             }
             atLineStart = false
-            index += 1
+            // Up to the next CR or LF nothing needs attention: skip the rest of the line at once
+            // (memchr), instead of testing every byte (7% of the daemon's CPU in the pickup benchmark).
+            index = Self.nextLineBreak(in: input, from: index + 1)
         }
         flush(upTo: index)
+    }
+
+    /// The index of the first CR or LF at or after `start`, or the end of `input`.
+    private static func nextLineBreak(in input: UnsafeRawBufferPointer, from start: Int) -> Int {
+        guard start < input.count, let base = input.baseAddress else { return input.count }
+        var end = input.count
+        if let lf = memchr(base + start, Int32(UInt8(ascii: "\n")), end - start) { end = base.distance(to: UnsafeRawPointer(lf)) }
+        if end > start, let cr = memchr(base + start, Int32(UInt8(ascii: "\r")), end - start) {
+            end = base.distance(to: UnsafeRawPointer(cr))
+        }
+        return end
     }
 
     /// Ends the content: CRLF unless it already ended with a line break, then `.` CRLF.

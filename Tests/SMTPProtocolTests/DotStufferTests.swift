@@ -133,3 +133,42 @@ private let trickyInputs: [String] = [
     stuffer.finish(into: &output)
     #expect(Array(output.readableBytesView) == input + Array(".\r\n".utf8))
 }
+
+/// The rule, one byte at a time, written as plainly as possible: the stuffer's fast path (which
+/// skips from one line break to the next) must give exactly these bytes.
+private func referenceStuff(_ input: [UInt8]) -> [UInt8] {
+    var output: [UInt8] = []
+    var atLineStart = true
+    var index = 0
+    while index < input.count {
+        let byte = input[index]
+        if byte == 13 || byte == 10 {
+            output += [13, 10]
+            atLineStart = true
+            index += (byte == 13 && index + 1 < input.count && input[index + 1] == 10) ? 2 : 1
+            continue
+        }
+        if atLineStart && byte == UInt8(ascii: ".") { output.append(byte) }
+        output.append(byte)
+        atLineStart = false
+        index += 1
+    }
+    if !atLineStart { output += [13, 10] }
+    return output + Array(".\r\n".utf8)
+}
+
+@Test func randomContentInRandomChunksMatchesTheByteByByteRule() {
+    var generator = SystemRandomNumberGenerator()
+    let alphabet: [UInt8] = Array("a.\r\n".utf8) + [0x80, 0x00]
+    for _ in 0..<2_000 {
+        let bytes = (0..<Int.random(in: 0...200, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+        var chunks: [[UInt8]] = []
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let size = Int.random(in: 1...max(1, rest.count), using: &generator)
+            chunks.append(Array(rest.prefix(size)))
+            rest = rest.dropFirst(size)
+        }
+        #expect(stuff(chunks) == referenceStuff(bytes), "input \(bytes), chunks \(chunks.map(\.count))")
+    }
+}
