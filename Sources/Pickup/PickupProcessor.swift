@@ -14,6 +14,7 @@ struct PickupProcessor: Sendable {
     let logger: Logger
     let threadPool: NIOThreadPool
     let directorySync: DirectorySync
+    let memoryBudget: MemoryBudget
     let onQueued: @Sendable (QueueEntry) async -> Void
 
     init(configuration: PickupConfiguration, queue: Queue, badmail: Badmail, logger: Logger, threadPool: NIOThreadPool,
@@ -25,6 +26,7 @@ struct PickupProcessor: Sendable {
         self.logger = logger
         self.threadPool = threadPool
         self.directorySync = DirectorySync(directory: configuration.directory, threadPool: threadPool)
+        self.memoryBudget = MemoryBudget(capacity: configuration.memoryBudget)
     }
 
     /// Writers compose under a dot name or a `.tmp` name and rename the file in (README: pickup rules).
@@ -56,25 +58,43 @@ struct PickupProcessor: Sendable {
         let id = QueueID.generate()
         let path = "\(configuration.directory)/\(name)"
         let claimed = Self.claimedName(id: id, original: name)
+        let size: Int
         do {
-            let taken = try await threadPool.runIfActive { () throws -> Bool in
-                if rename(path, "\(configuration.directory)/\(claimed)") == 0 { return true }
-                if errno == ENOENT { return false }
-                throw SafeIOError.system(operation: "rename", errno: errno, path: path)
+            let claimedPath = "\(configuration.directory)/\(claimed)"
+            let taken = try await threadPool.runIfActive { () throws -> Int? in
+                guard rename(path, claimedPath) == 0 else {
+                    if errno == ENOENT { return nil }
+                    throw SafeIOError.system(operation: "rename", errno: errno, path: path)
+                }
+                return Self.sizeForBudget(claimedPath)
             }
-            guard taken else { return }
+            guard let taken else { return }
+            size = taken
             // The claim must be durable before the queue copy is, or a power cut could leave both.
             try await directorySync.sync()
         } catch {
             logger.error("pickup: cannot take \(name): \(error); will retry at the next scan")
             return
         }
-        await processClaimed(claimed, id: id, originalName: name)
+        await processClaimed(claimed, id: id, originalName: name, size: size)
     }
 
-    /// Reads, parses and queues (or badmails) a file already renamed to its claimed name.
-    func processClaimed(_ claimed: String, id: QueueID, originalName name: String) async {
+    /// The file's size as lstat(2) sees it (a link's own size: it is refused without being read).
+    static func sizeForBudget(_ path: String) -> Int {
+        var info = stat()
+        return lstat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    /// Reads, parses and queues (or badmails) a file already renamed to its claimed name, holding
+    /// its size (`nil`: not known yet) of the memory budget meanwhile.
+    func processClaimed(_ claimed: String, id: QueueID, originalName name: String, size: Int? = nil) async {
         let path = "\(configuration.directory)/\(claimed)"
+        var bytes = size
+        if bytes == nil { bytes = try? await threadPool.runIfActive { Self.sizeForBudget(path) } }
+        // A file that grew since it was measured is still read only up to the size limit.
+        let readLimit = configuration.parseOptions.maxMessageSize + 1024 * 1024
+        let granted = await memoryBudget.acquire(min(bytes ?? 0, readLimit + 1))
+        defer { memoryBudget.release(granted) }
         let intake: Intake
         do {
             intake = try await threadPool.runIfActive { [configuration] in

@@ -41,6 +41,8 @@ public struct PickupConfiguration: Sendable {
     public var settleTime: Duration = .seconds(2)
     /// Files processed at once; more concurrency lets more messages share one queue fsync.
     public var concurrency: Int = 32
+    /// Bytes of pickup files held in memory at once (MemoryBudget); a larger file is read alone.
+    public var memoryBudget: Int = 64 * 1024 * 1024
 
     public init(directory: String, parseOptions: PickupParseOptions) {
         self.directory = directory
@@ -54,6 +56,8 @@ public final class PickupWatcher: Service, Sendable {
     private let configuration: PickupConfiguration
     private let processor: PickupProcessor
     private let logger: Logger
+    /// The most bytes of pickup files held in memory at once so far.
+    var peakBytesInMemory: Int { processor.memoryBudget.peakInUse }
 
     /// `onQueued` is called with each message once it is durably queued (the daemon hands it to delivery).
     public init(configuration: PickupConfiguration, queue: Queue, badmail: Badmail,

@@ -19,6 +19,8 @@ public struct ServerDataDecoder: Sendable {
         case messageTooLarge
         /// RFC 5322 §2.3 forbids NUL anywhere in a message; the pickup refuses it too.
         case nulCharacter
+        /// The server had no memory left for the content (`abandon`): a temporary failure.
+        case insufficientStorage
     }
 
     /// RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including the CRLF.
@@ -142,6 +144,12 @@ public struct ServerDataDecoder: Sendable {
         if receivedByteCount > maximumSize { fail(.messageTooLarge) }
         guard failure == nil else { return }
         content.append(byte)
+    }
+
+    /// Stops storing the content (what was stored is dropped) and reads on to the terminator,
+    /// which is then answered with `reason`, unless an earlier failure already decided it.
+    public mutating func abandon(_ reason: Failure) {
+        fail(reason)
     }
 
     private mutating func fail(_ reason: Failure) {

@@ -67,6 +67,8 @@ public enum ServerReplies {
     public static let messageTooBig = SMTPReply(code: 552, enhancedStatus: .messageTooBig, "Message size exceeds fixed limit")
     public static let dataLineTooLong = SMTPReply(code: 554, enhancedStatus: .mediaError,
                                                   "Message has a line longer than 1000 octets")
+    public static let insufficientStorage = SMTPReply(code: 452, enhancedStatus: code(.persistentTransientFailure, 3, 1),
+                                                      "Insufficient system storage, try again later")
     public static let nulInContent = SMTPReply(code: 554, enhancedStatus: .mediaError, "Message contains a NUL octet")
     public static let authSucceeded = SMTPReply(code: 235, enhancedStatus: code(.success, 7, 0), "Authentication successful")
     public static let authFailed = SMTPReply(code: 535, enhancedStatus: code(.permanentFailure, 7, 8), "Authentication credentials invalid")

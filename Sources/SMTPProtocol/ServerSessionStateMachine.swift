@@ -142,6 +142,8 @@ public struct ServerSessionStateMachine: Sendable {
         case .lineTooLong: return countedError(ServerReplies.dataLineTooLong)
         case .messageTooLarge: return countedError(ServerReplies.messageTooBig)
         case .nulCharacter: return countedError(ServerReplies.nulInContent)
+        // Our shortage, not the client's error: not counted against it.
+        case .insufficientStorage: return .reply(ServerReplies.insufficientStorage)
         case nil: break
         }
         let envelope = Envelope(sender: parameters.sender, recipients: recipients)

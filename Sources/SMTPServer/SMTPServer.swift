@@ -60,6 +60,7 @@ public final class SMTPServer: Service, Sendable {
     /// Each session keeps the ones it started with, so a reload never changes a conversation
     /// half-way through.
     let live: Mutex<LiveSettings>
+    let inboundMemory: InboundMemory
     public var configuration: SMTPServerConfiguration { live.withLock { $0.configuration } }
     private let receiver: any MessageReceiver
     private let logger: Logger
@@ -81,6 +82,7 @@ public final class SMTPServer: Service, Sendable {
         self.group = eventLoopGroup
         self.authenticationThrottle = authenticationThrottle
         self.live = Mutex(try LiveSettings(configuration, throttle: authenticationThrottle))
+        self.inboundMemory = InboundMemory(capacity: configuration.inboundMemoryLimit)
         self.limiter = ConnectionLimiter(maximumTotal: configuration.maximumConnections,
                                          maximumPerAddress: configuration.maximumConnectionsPerIP)
     }
@@ -170,7 +172,7 @@ public final class SMTPServer: Service, Sendable {
         let settings = live.withLock { $0 }
         let configuration = settings.configuration
         let session = SMTPSession(connection: connection, configuration: configuration, tlsContext: settings.tlsContext,
-                                  receiver: receiver, authenticator: settings.authenticator, port: port, logger: logger,
+                                  receiver: receiver, inboundMemory: inboundMemory, authenticator: settings.authenticator, port: port, logger: logger,
                                   releaseSlot: slot.release,
                                   clientName: ClientNameLookup(address: connection.channel.remoteAddress,
                                                                lookup: configuration.reverseLookup,

@@ -33,6 +33,10 @@ public struct SMTPServerConfiguration: Sendable, Hashable {
     /// Our name in the greeting, EHLO and `Received:`.
     public var hostname: String
     public var maximumMessageSize: Int
+    /// Bytes of DATA content all sessions together may hold in memory (InboundMemory); nil: the
+    /// default for `maximumMessageSize`.
+    public var inboundMemory: Int?
+    var inboundMemoryLimit: Int { inboundMemory ?? InboundMemory.capacity(forMaximumMessageSize: maximumMessageSize) }
     /// Clients inside these may relay to any domain.
     public var relayNetworks: [NetworkRange]
     /// Domains accepted from anyone (delivered to `drop/`).

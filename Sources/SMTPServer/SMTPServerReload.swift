@@ -36,5 +36,6 @@ extension SMTPServer {
         let settings = try LiveSettings(accepted, throttle: authenticationThrottle)
         live.withLock { $0 = settings }
         limiter.setLimits(maximumTotal: accepted.maximumConnections, maximumPerAddress: accepted.maximumConnectionsPerIP)
+        inboundMemory.setCapacity(accepted.inboundMemoryLimit)
     }
 }

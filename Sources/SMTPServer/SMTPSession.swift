@@ -13,6 +13,7 @@ struct SMTPSession: Sendable {
     let configuration: SMTPServerConfiguration
     let tlsContext: NIOSSLContext?
     let receiver: any MessageReceiver
+    let inboundMemory: InboundMemory
     let authenticator: Authenticator
     let port: SMTPServerConfiguration.Port
     let logger: Logger
@@ -32,7 +33,8 @@ struct SMTPSession: Sendable {
         try await connection.executeThenClose { inbound, _ in
             var output = ByteBuffer()
             machine.greeting.encode(into: &output)
-            var input = SessionInput()
+            var input = SessionInput(memory: inboundMemory)
+            defer { input.releaseHeldContent() }
             var iterator = inbound.makeAsyncIterator()
             while true {
                 if try await process(&input, &machine, &output) == .close {
@@ -59,6 +61,8 @@ struct SMTPSession: Sendable {
                 guard let finished = input.finishData() else { return .readMore }
                 try await flush(&output)
                 let reply = await deliver(machine.receivedData(finished))
+                // The receiver has stored (or refused) the message; its bytes are no longer held.
+                input.releaseHeldContent()
                 reply.encode(into: &output)
                 continue
             }
@@ -194,6 +198,13 @@ struct SessionInput {
     var framer = ServerCommandFramer()
     var decoder: ServerDataDecoder?
     var epoch = 0
+    let memory: InboundMemory
+    /// The bytes of DATA content this session has taken from `memory`.
+    private var heldContent = 0
+
+    init(memory: InboundMemory) {
+        self.memory = memory
+    }
 
     mutating func append(_ bytes: ByteBufferView) {
         // A ByteBuffer is contiguous, so this is the path taken; the copy is a fallback only.
@@ -207,6 +218,7 @@ struct SessionInput {
         if var decoder {
             // DATA content goes straight to the decoder; only what follows its terminator is framed.
             let used = decoder.decode(bytes)
+            account(&decoder)
             self.decoder = decoder
             framer.append(UnsafeRawBufferPointer(rebasing: bytes[used...]))
         } else {
@@ -222,8 +234,31 @@ struct SessionInput {
         var decoder = ServerDataDecoder(maximumSize: maximumSize)
         let pending = framer.takeBuffered()
         let used = decoder.decode(pending)
+        account(&decoder)
         framer.append(pending[used...])
         self.decoder = decoder
+    }
+
+    /// Takes what the content grew by from the shared memory bound; when it does not fit, the
+    /// message is abandoned (452 at its end) and what it held is given back.
+    private mutating func account(_ decoder: inout ServerDataDecoder) {
+        let stored = decoder.content.count
+        if stored > heldContent {
+            if memory.take(stored - heldContent) {
+                heldContent = stored
+            } else {
+                decoder.abandon(.insufficientStorage)
+            }
+        }
+        if decoder.content.count < heldContent {
+            memory.give(heldContent - decoder.content.count)
+            heldContent = decoder.content.count
+        }
+    }
+
+    mutating func releaseHeldContent() {
+        memory.give(heldContent)
+        heldContent = 0
     }
 
     /// The decoder once it has read the terminator (and leaves command mode), else nil.

@@ -13,11 +13,12 @@ private final class PickupHarness: Sendable {
     let queued: AsyncStream<QueueEntry>
     private let continuation: AsyncStream<QueueEntry>.Continuation
     private let task: Task<Void, any Error>
+    let watcher: PickupWatcher
 
     var pickup: String { "\(root)/pickup" }
     var badmail: String { "\(root)/badmail" }
 
-    init(preload: (String) throws -> Void = { _ in }) async throws {
+    init(preload: (String) throws -> Void = { _ in }, adjust: (inout PickupConfiguration) -> Void = { _ in }) async throws {
         root = NSTemporaryDirectory() + "mailroot-pickup-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: "\(root)/pickup", withIntermediateDirectories: true)
         try preload("\(root)/pickup")
@@ -27,11 +28,12 @@ private final class PickupHarness: Sendable {
         var configuration = PickupConfiguration(directory: "\(root)/pickup",
                                                 parseOptions: PickupParseOptions(hostname: "relay.test"))
         configuration.settleTime = .milliseconds(50)
-        let watcher = PickupWatcher(configuration: configuration, queue: queue, badmail: Badmail(directory: "\(root)/badmail"),
+        adjust(&configuration)
+        watcher = PickupWatcher(configuration: configuration, queue: queue, badmail: Badmail(directory: "\(root)/badmail"),
                                     logger: Logger(label: "test"), onQueued: { [continuation] in continuation.yield($0) })
         // No wait for readiness is needed: the watcher sets its inotify watch before its start-up
         // scan, so a file dropped at any moment after this is seen by one or the other.
-        task = Task { try await watcher.run() }
+        task = Task { [watcher] in try await watcher.run() }
     }
 
     deinit {
@@ -190,5 +192,24 @@ struct PickupWatcherTests {
         PickupWatcher.reconcileClaimedFiles(in: root, queued: [queued])
         let left = try FileManager.default.contentsOfDirectory(atPath: root)
         #expect(left == [PickupProcessor.claimedName(id: notQueued, original: "b.eml")])
+    }
+}
+
+@Suite("Pickup memory")
+struct PickupMemoryTests {
+    /// Eight 1 MiB files dropped at once with a 2 MiB budget: every one is queued, and never more
+    /// than two were held in memory together.
+    @Test func filesTakenAtOnceStayWithinTheMemoryBudget() async throws {
+        let megabyte = 1024 * 1024
+        let body = String(repeating: String(repeating: "x", count: 76) + "\n", count: megabyte / 77)
+        let harness = try await PickupHarness(preload: { pickup in
+            for index in 1...8 {
+                try (simpleMessage + body).write(toFile: "\(pickup)/big\(index).eml", atomically: true, encoding: .utf8)
+            }
+        }, adjust: { $0.memoryBudget = 2 * megabyte + 4096 })
+        for _ in 1...8 { _ = try await harness.nextQueued(timeout: .seconds(30)) }
+        let peak = harness.watcher.peakBytesInMemory
+        #expect(peak > megabyte, "the budget was never used: \(peak)")
+        #expect(peak <= 2 * megabyte + 4096)
     }
 }
