@@ -36,5 +36,5 @@ public struct ServerMailTransaction: Sendable, Hashable {
     }
 
     /// True when the content holds any octet ≥ 0x80, whatever BODY= said.
-    public var hasEightBitContent: Bool { content.contains { $0 >= 0x80 } }
+    public var hasEightBitContent: Bool { MessageBytes.hasEightBitBytes(content) }
 }

@@ -99,3 +99,47 @@ func smugglingVectorsNeverEndTheData(fake: String) {
     #expect(result.content.isEmpty)
     #expect(result.rest == [])
 }
+
+/// Everything a decoder reports after `wire` is fed in chunks of the given sizes, through the
+/// raw-buffer entry point the listener uses (`raw`) or the generic per-byte one.
+private struct DecoderState: Equatable {
+    var content: [UInt8]
+    var failure: ServerDataDecoder.Failure?
+    var isFinished: Bool
+    var receivedByteCount: Int
+    var consumed: Int
+}
+
+private func feed(_ wire: [UInt8], chunks: [Int], limit: Int, raw: Bool) -> DecoderState {
+    var decoder = ServerDataDecoder(maximumSize: limit)
+    var consumed = 0
+    var start = 0
+    for size in chunks + [wire.count] {
+        let end = min(wire.count, start + size)
+        let chunk = wire[start..<end]
+        consumed += raw ? chunk.withUnsafeBytes { decoder.decode($0) } : decoder.decode(chunk)
+        start = end
+        if decoder.isFinished || start == wire.count { break }
+    }
+    return DecoderState(content: decoder.content, failure: decoder.failure, isFinished: decoder.isFinished,
+                        receivedByteCount: decoder.receivedByteCount, consumed: consumed)
+}
+
+/// The listener's path takes runs of ordinary bytes in one step; it must agree with the per-byte
+/// rules on everything: content, the first failure, where the terminator is, every count, also
+/// when a run crosses the line-length or size limit.
+@Test func theListenersFastPathAgreesWithTheByteByByteRules() {
+    var generator = SystemRandomNumberGenerator()
+    let pieces: [[UInt8]] = [[0x61], [0x2E], [0x0D], [0x0A], [0x0D, 0x0A], [0x0D, 0x0A, 0x2E], [0x00], [0xC3, 0xA9],
+                             Array(repeating: 0x78, count: 300), Array(repeating: 0x79, count: 990)]
+    for _ in 0..<3_000 {
+        var wire: [UInt8] = []
+        for _ in 0..<Int.random(in: 0...12, using: &generator) { wire += pieces.randomElement(using: &generator)! }
+        if Bool.random(using: &generator) { wire += Array("\r\n.\r\nQUIT\r\n".utf8) }
+        let limit = [50, 1_000, 100_000].randomElement(using: &generator)!
+        let chunks = (0..<4).map { _ in Int.random(in: 1...400, using: &generator) }
+        let fast = feed(wire, chunks: chunks, limit: limit, raw: true)
+        let plain = feed(wire, chunks: chunks, limit: limit, raw: false)
+        #expect(fast == plain, "wire \(wire.count) bytes, limit \(limit), chunks \(chunks)")
+    }
+}
