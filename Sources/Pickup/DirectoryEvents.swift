@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 
 /// Names of files closed after writing (`IN_CLOSE_WRITE`) or moved into (`IN_MOVED_TO`) one
-/// directory, read from inotify on a dedicated thread and handed out as an `AsyncStream`.
+/// directory, and of names created there (`IN_CREATE`), read from inotify on a dedicated thread
+/// and handed out as an `AsyncStream`.
 ///
 /// A dedicated thread blocked in `poll` keeps the blocking `read` off Swift's cooperative pool
 /// (two threads on a two-core machine) and wakes in well under a millisecond. An eventfd lets
@@ -11,6 +12,9 @@ import Glibc
 final class DirectoryEvents: Sendable {
     enum Event: Sendable, Equatable {
         case file(String)
+        /// A name appeared without a write being finished: a hard link (`ln`, `link(2)`), or a file
+        /// just opened for writing, whose `IN_CLOSE_WRITE` will follow.
+        case created(String)
         /// The kernel dropped events (`IN_Q_OVERFLOW`): the caller must rescan the directory.
         case overflow
     }
@@ -21,7 +25,7 @@ final class DirectoryEvents: Sendable {
     init(directory: String) throws(PickupError) {
         let inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotifyFD >= 0 else { throw .watchFailed(directory: directory, errno: errno) }
-        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_ONLYDIR)
+        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_ONLYDIR)
         guard inotify_add_watch(inotifyFD, directory, mask) >= 0 else {
             let code = errno
             close(inotifyFD)
@@ -139,8 +143,8 @@ private final class ReaderContext: @unchecked Sendable {
             if mask & UInt32(IN_Q_OVERFLOW) != 0 {
                 continuation.yield(.overflow)
             } else if nameLength > 0 {
-                let nameBytes = bytes[nameStart..<nameEnd].prefix { $0 != 0 }
-                continuation.yield(.file(String(decoding: nameBytes, as: UTF8.self)))
+                let name = String(decoding: bytes[nameStart..<nameEnd].prefix { $0 != 0 }, as: UTF8.self)
+                continuation.yield(mask & UInt32(IN_CREATE) != 0 ? .created(name) : .file(name))
             }
             offset = nameEnd
         }

@@ -119,12 +119,27 @@ public final class PickupWatcher: Service, Sendable {
         for await event in events.events {
             switch event {
             case .file(let name): work.add(name, immediate: true)
+            case .created(let name): checkLater(name, into: work)
             case .overflow:
                 logger.warning("pickup: inotify queue overflowed, rescanning \(configuration.directory)")
                 scan(into: work)
             }
         }
         work.finish()
+    }
+
+    /// A name that appeared without a finished write is looked at again once it has settled: a
+    /// hard link (`ln`, or `link(2)` as maildir writers use it) gets no other event, and would
+    /// otherwise wait for the next periodic scan. A file still being written is left for its
+    /// `IN_CLOSE_WRITE`, by the same age rule as the scan.
+    private func checkLater(_ name: String, into work: WorkList) {
+        guard PickupProcessor.isCandidate(name) else { return }
+        let delay = configuration.settleTime + .milliseconds(50)
+        Task {
+            try? await Task.sleep(for: delay)
+            guard !work.isFinished else { return }
+            _ = self.takeIfSettled(name, now: Date().timeIntervalSince1970, into: work)
+        }
     }
 
     private func scanPeriodically(into work: WorkList) async {
@@ -147,21 +162,31 @@ public final class PickupWatcher: Service, Sendable {
             return false
         }
         var sawFresh = false
-        let settle = Double(configuration.settleTime.components.seconds)
-            + Double(configuration.settleTime.components.attoseconds) / 1e18
         let now = Date().timeIntervalSince1970
         for name in names where PickupProcessor.isCandidate(name) {
-            var info = stat()
-            if lstat("\(configuration.directory)/\(name)", &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
-                let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-                if now - modified < settle {
-                    sawFresh = true
-                    continue
-                }
-            }
-            work.add(name, immediate: false)
+            if takeIfSettled(name, now: now, into: work) { sawFresh = true }
         }
         return sawFresh
+    }
+
+    /// Adds `name` to the work list unless it is a regular file modified less than `settleTime`
+    /// ago (its writer may still be writing; true is returned) or is gone. Links, FIFOs and the
+    /// like are added at once: the processor moves them to badmail without opening them.
+    private func takeIfSettled(_ name: String, now: TimeInterval, into work: WorkList) -> Bool {
+        let settle = Double(configuration.settleTime.components.seconds)
+            + Double(configuration.settleTime.components.attoseconds) / 1e18
+        var info = stat()
+        guard lstat("\(configuration.directory)/\(name)", &info) == 0 else {
+            // Gone (taken already, or renamed away); any other error is for the processor to report.
+            if errno != ENOENT { work.add(name, immediate: false) }
+            return false
+        }
+        if (info.st_mode & S_IFMT) == S_IFREG {
+            let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            if now - modified < settle { return true }
+        }
+        work.add(name, immediate: false)
+        return false
     }
 
     private func processAll(from work: WorkList) async {

@@ -95,6 +95,18 @@ struct PickupWatcherTests {
         #expect(entry.source.contains("direct.eml"))
     }
 
+    /// `ln` (and maildir-style writers' link(2)) gives only IN_CREATE: no close, no rename. The
+    /// file is taken once it has settled, long before the 30 s scan.
+    @Test func fileHardLinkedIntoPickupIsTakenWithoutWaitingForTheScan() async throws {
+        let harness = try await PickupHarness()
+        let outside = "\(harness.root)/composed.eml"
+        try simpleMessage.write(toFile: outside, atomically: false, encoding: .utf8)
+        #expect(link(outside, "\(harness.pickup)/linked.eml") == 0)
+        let entry = try await harness.nextQueued(timeout: .seconds(10))
+        #expect(entry.source.contains("linked.eml"))
+        #expect(FileManager.default.fileExists(atPath: outside), "only the link in pickup/ is removed")
+    }
+
     @Test func filePresentBeforeStartIsTakenByTheStartupScan() async throws {
         let harness = try await PickupHarness { pickup in
             try simpleMessage.write(toFile: "\(pickup)/waiting.eml", atomically: true, encoding: .utf8)
