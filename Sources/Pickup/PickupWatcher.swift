@@ -129,15 +129,19 @@ public final class PickupWatcher: Service, Sendable {
     }
 
     /// A name that appeared without a finished write is looked at again once it has settled: a
-    /// hard link (`ln`, or `link(2)` as maildir writers use it) gets no other event, and would
-    /// otherwise wait for the next periodic scan. A file still being written is left for its
-    /// `IN_CLOSE_WRITE`, by the same age rule as the scan.
+    /// hard link (`ln`) gets no other event, and would otherwise wait for the next periodic scan.
+    /// Only a file with a second link is taken this way. A file with one link may be open for
+    /// writing by a program that is slow to write it; it is left for its `IN_CLOSE_WRITE` or the
+    /// scan, as before (so a writer that links and then unlinks its temporary name, as maildir
+    /// writers do, still waits for the scan).
     private func checkLater(_ name: String, into work: WorkList) {
         guard PickupProcessor.isCandidate(name) else { return }
         let delay = configuration.settleTime + .milliseconds(50)
+        let path = "\(configuration.directory)/\(name)"
         Task {
             try? await Task.sleep(for: delay)
-            guard !work.isFinished else { return }
+            var info = stat()
+            guard !work.isFinished, lstat(path, &info) == 0, info.st_nlink >= 2 else { return }
             _ = self.takeIfSettled(name, now: Date().timeIntervalSince1970, into: work)
         }
     }

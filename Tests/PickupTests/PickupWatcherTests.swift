@@ -107,6 +107,32 @@ struct PickupWatcherTests {
         #expect(FileManager.default.fileExists(atPath: outside), "only the link in pickup/ is removed")
     }
 
+    /// A program that creates its file in pickup/ and is slow to write it must not have it taken
+    /// half-written because of the IN_CREATE check: only a file with a second link is.
+    @Test func fileStillOpenForWritingIsNotTakenByItsCreationEvent() async throws {
+        let harness = try await PickupHarness(adjust: { $0.settleTime = .seconds(1) })
+        // First let the start-up scan, and any rescan it asks for, be over: a scan would take
+        // a file older than the settle time whatever its links (the rule for every scan).
+        try simpleMessage.write(toFile: "\(harness.pickup)/.sentinel", atomically: false, encoding: .utf8)
+        rename("\(harness.pickup)/.sentinel", "\(harness.pickup)/sentinel.eml")
+        _ = try await harness.nextQueued()
+        try await Task.sleep(for: .milliseconds(1_200))
+
+        let path = "\(harness.pickup)/slow.eml"
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        try #require(fd >= 0)
+        let half = simpleMessage.prefix(20), rest = simpleMessage.dropFirst(20)
+        _ = Array(half.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        // Absence can only be shown by waiting: past the creation check (settle time + 50 ms).
+        try await Task.sleep(for: .milliseconds(1_400))
+        #expect(FileManager.default.fileExists(atPath: path), "the half-written file was taken")
+        _ = Array(rest.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let entry = try await harness.nextQueued()
+        #expect(entry.source.contains("slow.eml"))
+        #expect(entry.envelope.sender?.description == "app@example.org")
+    }
+
     @Test func filePresentBeforeStartIsTakenByTheStartupScan() async throws {
         let harness = try await PickupHarness { pickup in
             try simpleMessage.write(toFile: "\(pickup)/waiting.eml", atomically: true, encoding: .utf8)
