@@ -24,6 +24,7 @@ enum CheckSettings {
             ("shutdown_grace", duration(c.shutdownGrace)),
             ("pickup.dot_stuffed", "\(c.pickup.dotStuffed)"),
             ("pickup.scan_interval", duration(c.pickup.scanInterval)),
+            ("pickup.memory_budget", "\(c.pickup.memoryBudget)"),
             ("dns.servers", list(c.dns.servers.map { quoted("\($0)") })),
             ("dns.timeout", duration(c.dns.timeout)),
         ]

@@ -66,6 +66,8 @@ public struct MailrootConfiguration: Sendable, Equatable {
         public var dotStuffed: Bool = false
         /// How often the directory is rescanned when no file-system event arrived.
         public var scanInterval: Duration = .seconds(30)
+        /// Bytes of pickup files held in memory at once while they are taken (a larger file is read alone).
+        public var memoryBudget: Int = 64 * 1024 * 1024
         public init() {}
     }
 

@@ -67,6 +67,7 @@ extension MailrootConfiguration.Pickup {
         try table.rejectUnknownKeys(ConfigurationSchema.keys(inTable: "pickup"))
         if let value = table["dot_stuffed"] { dotStuffed = try value.bool() }
         if let value = table["scan_interval"] { scanInterval = try value.duration() }
+        if let value = table["memory_budget"] { memoryBudget = try value.size() }
     }
 }
 

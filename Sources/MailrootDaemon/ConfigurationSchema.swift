@@ -7,7 +7,7 @@ enum ConfigurationSchema {
                            "metrics_listen", "user", "pickup_group", "shutdown_grace",
                            "pickup", "dns", "delivery", "smtp", "log"]
     static let tables: [String: [String]] = [
-        "pickup": ["dot_stuffed", "scan_interval"],
+        "pickup": ["dot_stuffed", "scan_interval", "memory_budget"],
         "dns": ["servers", "timeout"],
         "delivery": ["port", "retry", "expire", "max_connections", "max_connections_per_domain",
                      "connection_cache_time", "max_recipients_per_transaction", "opportunistic_tls", "connect_timeout",

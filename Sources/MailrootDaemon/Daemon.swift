@@ -142,6 +142,7 @@ public func buildDaemon(configuration: MailrootConfiguration, configurationPath:
     parseOptions.maxReceivedHeaders = configuration.maxReceivedHeaders
     var pickupConfiguration = PickupConfiguration(directory: folders.pickup, parseOptions: parseOptions)
     pickupConfiguration.scanInterval = configuration.pickup.scanInterval
+    pickupConfiguration.memoryBudget = configuration.pickup.memoryBudget
     let pickup = PickupWatcher(configuration: pickupConfiguration, queue: queue, badmail: badmail, logger: logger,
                                onQueued: { entry in await delivery.submit(entry) })
 

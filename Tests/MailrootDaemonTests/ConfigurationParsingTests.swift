@@ -47,6 +47,7 @@ import Testing
             [pickup]
             dot_stuffed = true
             scan_interval = "1500ms"
+            memory_budget = "16MB"
             [dns]
             servers = ["10.0.0.1", "[::1]:53", "2001:db8::1", "[2001:db8::2]"]
             timeout = "2s"
@@ -74,6 +75,7 @@ import Testing
         #expect(configuration.maxReceivedHeaders == 50)
         #expect(configuration.pickup.dotStuffed)
         #expect(configuration.pickup.scanInterval == .milliseconds(1500))
+        #expect(configuration.pickup.memoryBudget == 16 * 1024 * 1024)
         #expect(configuration.dns.servers.map(\.description) == ["10.0.0.1:53", "[::1]:53", "[2001:db8::1]:53", "[2001:db8::2]:53"])
         #expect(configuration.dns.timeout == .seconds(2))
         let delivery = configuration.delivery

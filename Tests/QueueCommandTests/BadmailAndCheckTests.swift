@@ -64,7 +64,7 @@ import Testing
         #expect(result.stdout.contains("ok: pickup/ "))
         #expect(result.stdout.hasSuffix("mailroot check: ok\n"))
         for key in ["root", "hostname", "local_domains", "max_message_size", "max_received_headers",
-                    "pickup.dot_stuffed", "pickup.scan_interval", "dns.servers", "dns.timeout",
+                    "pickup.dot_stuffed", "pickup.scan_interval", "pickup.memory_budget", "dns.servers", "dns.timeout",
                     "delivery.port", "delivery.retry", "delivery.expire", "delivery.max_connections",
                     "delivery.max_connections_per_domain", "delivery.connection_cache_time",
                     "delivery.max_recipients_per_transaction",
