@@ -25,17 +25,22 @@ extension DeliveryScheduler {
             let ticket = nextParkingTicket
             nextParkingTicket += 1
             parkedWorkers[ticket] = ParkedWorker(domain: domain, since: Date(), continuation: continuation)
-            parkedByDomain[domain, default: []].append(ticket)
         }
     }
 
     /// Work that arrives for a domain goes first to its parked workers (the most recent first:
-    /// its connection is the least likely to have been closed by the server meanwhile).
+    /// its connection is the least likely to have been closed by the server meanwhile). At most
+    /// `max_connections` are parked, so a pass over them costs less than an index kept in step.
     func handPendingWorkToParkedWorkers(of domain: String) {
-        while pendingWork[domain]?.isEmpty == false, let ticket = parkedByDomain[domain]?.last {
-            let work = pendingWork[domain]?.popFirst()
-            unpark(ticket, with: work)
+        while pendingWork[domain]?.isEmpty == false, let ticket = newestParkedWorker(of: domain) {
+            unpark(ticket, with: pendingWork[domain]?.popFirst())
         }
+    }
+
+    private func newestParkedWorker(of domain: String) -> Int? {
+        var newest: Int?
+        for (ticket, parked) in parkedWorkers where parked.domain == domain && ticket > (newest ?? .min) { newest = ticket }
+        return newest
     }
 
     func closeOldestParkedConnection() {
@@ -53,9 +58,6 @@ extension DeliveryScheduler {
     }
 
     private func unpark(_ ticket: Int, with work: DeliveryWork?) {
-        guard let parked = parkedWorkers.removeValue(forKey: ticket) else { return }
-        parkedByDomain[parked.domain]?.removeAll { $0 == ticket }
-        if parkedByDomain[parked.domain]?.isEmpty == true { parkedByDomain[parked.domain] = nil }
-        parked.continuation.resume(returning: work)
+        parkedWorkers.removeValue(forKey: ticket)?.continuation.resume(returning: work)
     }
 }

@@ -59,8 +59,8 @@ public actor DeliveryScheduler: Service {
     private var activeWorkers = 0
     /// Workers whose domain has no work for now, keeping their connection open for
     /// `connectionCacheTime` in case more comes (DeliveryConnectionCache.swift).
+    /// By ticket; tickets rise, so the largest is the most recently parked.
     var parkedWorkers: [Int: ParkedWorker] = [:]
-    var parkedByDomain: [String: [Int]] = [:]
     var nextParkingTicket = 0
     private var domainsWaitingForSlot = Deque<String>()
     var stopping = false

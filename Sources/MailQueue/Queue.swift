@@ -35,8 +35,6 @@ public actor Queue {
     let logger: Logger
     let threadPool: NIOThreadPool
     let disk: QueueDisk
-    /// `msg/`, one string shared by every queued message's StoredMessage.
-    let messageDirectory: String
     var entries: [QueueID: QueueEntry] = [:]
     /// IDs whose files are being written: a second enqueue with the same ID must not replace them.
     private var reserved: Set<QueueID> = []
@@ -56,7 +54,6 @@ public actor Queue {
         self.logger = logger
         self.threadPool = threadPool
         self.disk = QueueDisk(root: configuration.directory)
-        self.messageDirectory = disk.msg
     }
 
     deinit {
@@ -128,7 +125,7 @@ public actor Queue {
         reserved.insert(id)
         defer { reserved.remove(id) }
         try await prepareLayout()
-        let prepared = Self.prepare(message, directory: messageDirectory)
+        let prepared = Self.prepare(message, directory: disk.msg)
         let result = await withCheckedContinuation { continuation in
             if commits.add(prepared, continuation) { Task { await self.drainCommits() } }
         }

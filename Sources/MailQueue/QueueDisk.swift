@@ -7,10 +7,17 @@ import SafeIO
 /// NIOThreadPool, never on the actor.
 struct QueueDisk: Sendable {
     let root: String
+    /// Stored, not built on each use: every queued message's StoredMessage shares this one
+    /// string as its directory, so 100,000 messages hold no directory bytes of their own.
+    let msg: String
     var tmp: String { root + "/tmp" }
-    var msg: String { root + "/msg" }
     var state: String { root + "/state" }
     var corrupt: String { root + "/corrupt" }
+
+    init(root: String) {
+        self.root = root
+        msg = root + "/msg"
+    }
 
     func messagePath(_ id: QueueID) -> String { "\(msg)/\(id)" }
     func journalPath(_ id: QueueID) -> String { "\(state)/\(id)" }

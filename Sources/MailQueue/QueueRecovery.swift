@@ -25,8 +25,6 @@ struct QueueRecovery {
     let disk: QueueDisk
     let logger: Logger
     var statistics = RecoveryStatistics()
-    /// `msg/`, one string shared by every recovered message's StoredMessage.
-    private let messageDirectory: String
     /// Names in `hold/`, read by `begin()`.
     private var heldNames: Set<String> = []
     /// Equal last replies (every message to a dead MX) share one copy in memory.
@@ -34,7 +32,6 @@ struct QueueRecovery {
 
     init(disk: QueueDisk, logger: Logger) {
         self.disk = disk
-        self.messageDirectory = disk.msg
         self.logger = logger
     }
 
@@ -115,7 +112,7 @@ struct QueueRecovery {
             return nil
         }
         do {
-            let (header, stored) = try QueueFile.read(directory: messageDirectory, expectedID: id, bytesRead: &statistics.messageBytesRead)
+            let (header, stored) = try QueueFile.read(directory: disk.msg, expectedID: id, bytesRead: &statistics.messageBytesRead)
             return QueueEntry(header: header, message: stored)
         } catch {
             setAside(path, name: name, reason: "\(error)")

@@ -68,22 +68,27 @@ struct ConfigurationValue {
     /// A positive duration string (`"15m"`); a bare number is refused because its unit would be
     /// a guess, and zero because every duration here is a timeout or an interval.
     func duration() throws(ConfigurationError) -> Duration {
-        guard let text = value.string else { throw mismatch(expected: "a duration string such as \"15m\"") }
-        guard let duration = ConfigurationUnits.parseDuration(text) else {
-            throw failure("\(ConfigurationError.quoted(text)) is not a duration (use ms, s, m, h or d, e.g. \"15m\")")
-        }
-        guard duration > .zero else { throw failure("\(ConfigurationError.quoted(text)) must be greater than zero") }
-        return duration
+        try duration(allowingZero: false)
     }
 
     /// A duration where `"0s"` turns a feature off, at most `limit`.
     func duration(allowingZeroUpTo limit: Duration) throws(ConfigurationError) -> Duration {
-        guard let text = value.string else { throw mismatch(expected: "a duration string such as \"2s\"") }
-        guard let duration = ConfigurationUnits.parseDuration(text), duration >= .zero else {
-            throw failure("\(ConfigurationError.quoted(text)) is not a duration (use ms, s, m, h or d, e.g. \"2s\"; \"0s\" turns it off)")
-        }
+        let duration = try duration(allowingZero: true)
         guard duration <= limit else {
             throw failure("\(ConfigurationUnits.format(duration)) is longer than \(ConfigurationUnits.format(limit))")
+        }
+        return duration
+    }
+
+    private func duration(allowingZero: Bool) throws(ConfigurationError) -> Duration {
+        let example = allowingZero ? "\"2s\"" : "\"15m\""
+        guard let text = value.string else { throw mismatch(expected: "a duration string such as \(example)") }
+        guard let duration = ConfigurationUnits.parseDuration(text) else {
+            let off = allowingZero ? "; \"0s\" turns it off" : ""
+            throw failure("\(ConfigurationError.quoted(text)) is not a duration (use ms, s, m, h or d, e.g. \(example)\(off))")
+        }
+        guard allowingZero || duration > .zero else {
+            throw failure("\(ConfigurationError.quoted(text)) must be greater than zero")
         }
         return duration
     }

@@ -58,47 +58,52 @@ struct PickupProcessor: Sendable {
         let id = QueueID.generate()
         let path = "\(configuration.directory)/\(name)"
         let claimed = Self.claimedName(id: id, original: name)
-        let size: Int
+        let status: FileStatus
         do {
             let claimedPath = "\(configuration.directory)/\(claimed)"
-            let taken = try await threadPool.runIfActive { () throws -> Int? in
+            // nil: nothing to take (gone before the rename, or removed from under its claim).
+            let taken = try await threadPool.runIfActive { () throws -> FileStatus? in
                 guard rename(path, claimedPath) == 0 else {
                     if errno == ENOENT { return nil }
                     throw SafeIOError.system(operation: "rename", errno: errno, path: path)
                 }
-                return Self.sizeForBudget(claimedPath)
+                // Measured here, in the same trip to the pool: its size for the memory budget, and
+                // its kind, because a link or FIFO must be refused without being opened.
+                return try fileStatus(atPath: claimedPath)
             }
             guard let taken else { return }
-            size = taken
+            status = taken
             // The claim must be durable before the queue copy is, or a power cut could leave both.
             try await directorySync.sync()
         } catch {
             logger.error("pickup: cannot take \(name): \(error); will retry at the next scan")
             return
         }
-        await processClaimed(claimed, id: id, originalName: name, size: size)
-    }
-
-    /// The file's size as lstat(2) sees it (a link's own size: it is refused without being read).
-    static func sizeForBudget(_ path: String) -> Int {
-        var info = stat()
-        return lstat(path, &info) == 0 ? Int(info.st_size) : 0
+        await processClaimed(claimed, id: id, originalName: name, status: status)
     }
 
     /// Reads, parses and queues (or badmails) a file already renamed to its claimed name, holding
-    /// its size (`nil`: not known yet) of the memory budget meanwhile.
-    func processClaimed(_ claimed: String, id: QueueID, originalName name: String, size: Int? = nil) async {
+    /// its size of the memory budget meanwhile. `status` is the file as its claim found it; nil
+    /// to look now (a file claimed before a restart).
+    func processClaimed(_ claimed: String, id: QueueID, originalName name: String, status known: FileStatus? = nil) async {
         let path = "\(configuration.directory)/\(claimed)"
-        var bytes = size
-        if bytes == nil { bytes = try? await threadPool.runIfActive { Self.sizeForBudget(path) } }
+        let status: FileStatus?
+        do {
+            if let known { status = known } else { status = try await threadPool.runIfActive { try fileStatus(atPath: path) } }
+        } catch {
+            logger.error("pickup: cannot read \(name): \(error); will retry at the next scan")
+            await release(claimed, originalName: name)
+            return
+        }
+        guard let status else { return }
         // A file that grew since it was measured is still read only up to the size limit.
         let readLimit = configuration.parseOptions.maxMessageSize + 1024 * 1024
-        let granted = await memoryBudget.acquire(min(bytes ?? 0, readLimit + 1))
+        let granted = await memoryBudget.acquire(min(status.size, readLimit + 1))
         defer { memoryBudget.release(granted) }
         let intake: Intake
         do {
             intake = try await threadPool.runIfActive { [configuration] in
-                try Self.readAndParse(path: path, id: id, configuration: configuration)
+                try Self.readAndParse(path: path, kind: status.kind, id: id, configuration: configuration)
             }
         } catch {
             logger.error("pickup: cannot read \(name): \(error); will retry at the next scan")
@@ -140,8 +145,8 @@ struct PickupProcessor: Sendable {
         return unfinished
     }
 
-    private static func readAndParse(path: String, id: QueueID, configuration: PickupConfiguration) throws -> Intake {
-        guard let kind = try fileKind(atPath: path) else { return .gone }
+    /// `kind` is what lstat(2) found before; the open below refuses anything swapped in since.
+    private static func readAndParse(path: String, kind: FileKind, id: QueueID, configuration: PickupConfiguration) throws -> Intake {
         guard kind == .regular else {
             return .refuse(reason: "\(kind) in the pickup directory is not a regular file; it was not read",
                            status: .mediaError)

@@ -137,12 +137,10 @@ public final class PickupWatcher: Service, Sendable {
     private func checkLater(_ name: String, into work: WorkList) {
         guard PickupProcessor.isCandidate(name) else { return }
         let delay = configuration.settleTime + .milliseconds(50)
-        let path = "\(configuration.directory)/\(name)"
         Task {
             try? await Task.sleep(for: delay)
-            var info = stat()
-            guard !work.isFinished, lstat(path, &info) == 0, info.st_nlink >= 2 else { return }
-            _ = self.takeIfSettled(name, now: Date().timeIntervalSince1970, into: work)
+            guard !work.isFinished else { return }
+            _ = self.takeIfSettled(name, now: Date().timeIntervalSince1970, into: work, onlyWithASecondLink: true)
         }
     }
 
@@ -176,15 +174,17 @@ public final class PickupWatcher: Service, Sendable {
     /// Adds `name` to the work list unless it is a regular file modified less than `settleTime`
     /// ago (its writer may still be writing; true is returned) or is gone. Links, FIFOs and the
     /// like are added at once: the processor moves them to badmail without opening them.
-    private func takeIfSettled(_ name: String, now: TimeInterval, into work: WorkList) -> Bool {
+    /// `onlyWithASecondLink`: for the check after IN_CREATE (`checkLater`).
+    private func takeIfSettled(_ name: String, now: TimeInterval, into work: WorkList, onlyWithASecondLink: Bool = false) -> Bool {
         let settle = Double(configuration.settleTime.components.seconds)
             + Double(configuration.settleTime.components.attoseconds) / 1e18
         var info = stat()
         guard lstat("\(configuration.directory)/\(name)", &info) == 0 else {
             // Gone (taken already, or renamed away); any other error is for the processor to report.
-            if errno != ENOENT { work.add(name, immediate: false) }
+            if errno != ENOENT && !onlyWithASecondLink { work.add(name, immediate: false) }
             return false
         }
+        if onlyWithASecondLink && info.st_nlink < 2 { return false }
         if (info.st_mode & S_IFMT) == S_IFREG {
             let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
             if now - modified < settle { return true }

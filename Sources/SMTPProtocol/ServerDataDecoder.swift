@@ -58,9 +58,10 @@ public struct ServerDataDecoder: Sendable {
     /// Reads `bytes` until the terminator. Returns how many bytes were consumed: all of them,
     /// or fewer when the terminator was found and the rest belongs to the next command.
     ///
-    /// The listener calls the concrete overloads below: a generic call from another module runs
+    /// The listener calls the concrete overloads: a generic call from another module runs
     /// unspecialised, one witness-table call per byte of DATA (15% of the daemon's CPU under
-    /// `perf` at 20 inbound sessions). Inside this module the generic body is specialised.
+    /// `perf` at 20 inbound sessions). They all take the raw-buffer path, which also skips through
+    /// runs of ordinary bytes (`ordinaryRunEnd`); the generic one goes byte by byte.
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> Int {
         var index = 0
         while index < bytes.count, !isFinished {
@@ -74,13 +75,11 @@ public struct ServerDataDecoder: Sendable {
         return index
     }
 
-    public mutating func decode(_ bytes: [UInt8]) -> Int { decodeBytes(bytes) }
+    public mutating func decode(_ bytes: [UInt8]) -> Int { bytes.withUnsafeBytes { decode($0) } }
 
-    public mutating func decode(_ bytes: ArraySlice<UInt8>) -> Int { decodeBytes(bytes) }
+    public mutating func decode(_ bytes: ArraySlice<UInt8>) -> Int { bytes.withUnsafeBytes { decode($0) } }
 
-    public mutating func decode(_ bytes: some Collection<UInt8>) -> Int { decodeBytes(bytes) }
-
-    private mutating func decodeBytes(_ bytes: some Collection<UInt8>) -> Int {
+    public mutating func decode(_ bytes: some Collection<UInt8>) -> Int {
         var consumed = 0
         for byte in bytes {
             guard !isFinished else { break }

@@ -11,7 +11,6 @@ final class InboundMemory: Sendable {
     private struct State {
         var capacity: Int
         var inUse = 0
-        var peak = 0
     }
 
     private let state: Mutex<State>
@@ -35,7 +34,6 @@ final class InboundMemory: Sendable {
         state.withLock { state in
             guard state.inUse + bytes <= state.capacity else { return false }
             state.inUse += bytes
-            state.peak = max(state.peak, state.inUse)
             return true
         }
     }

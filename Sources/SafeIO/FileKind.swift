@@ -31,12 +31,23 @@ public enum FileKind: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The kind of `path` without following a final symlink; nil when it does not exist.
-public func fileKind(atPath path: String) throws(SafeIOError) -> FileKind? {
+/// What `lstat` says of a directory entry: its kind and size (a symlink's own).
+public struct FileStatus: Sendable, Hashable {
+    public var kind: FileKind
+    public var size: Int
+}
+
+/// The kind and size of `path` without following a final symlink; nil when it does not exist.
+public func fileStatus(atPath path: String) throws(SafeIOError) -> FileStatus? {
     var info = stat()
     guard lstat(path, &info) == 0 else {
         if errno == ENOENT { return nil }
         throw .lastError("lstat", path)
     }
-    return FileKind(mode: info.st_mode)
+    return FileStatus(kind: FileKind(mode: info.st_mode), size: Int(info.st_size))
+}
+
+/// The kind of `path` without following a final symlink; nil when it does not exist.
+public func fileKind(atPath path: String) throws(SafeIOError) -> FileKind? {
+    try fileStatus(atPath: path)?.kind
 }

@@ -101,7 +101,8 @@ func smugglingVectorsNeverEndTheData(fake: String) {
 }
 
 /// Everything a decoder reports after `wire` is fed in chunks of the given sizes, through the
-/// raw-buffer entry point the listener uses (`raw`) or the generic per-byte one.
+/// raw-buffer entry point the listener uses (`raw`; the array overloads take it too) or the
+/// generic per-byte one.
 private struct DecoderState: Equatable {
     var content: [UInt8]
     var failure: ServerDataDecoder.Failure?
@@ -117,7 +118,8 @@ private func feed(_ wire: [UInt8], chunks: [Int], limit: Int, raw: Bool) -> Deco
     for size in chunks + [wire.count] {
         let end = min(wire.count, start + size)
         let chunk = wire[start..<end]
-        consumed += raw ? chunk.withUnsafeBytes { decoder.decode($0) } : decoder.decode(chunk)
+        // `lazy.map` makes a collection only the generic, byte-by-byte overload takes.
+        consumed += raw ? chunk.withUnsafeBytes { decoder.decode($0) } : decoder.decode(chunk.lazy.map { $0 })
         start = end
         if decoder.isFinished || start == wire.count { break }
     }
