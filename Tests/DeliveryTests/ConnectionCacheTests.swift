@@ -23,7 +23,7 @@ struct ConnectionCacheTests {
         let harness = try await SchedulerHarness(courier: delivered) { $0.connectionCacheTime = .zero }
         try await harness.enqueue(from: "s@sender.test", to: ["a@one.test"])
         try await harness.waitUntilQueueEmpty()
-        try await waitUntil { delivered.closed("one.test") == 1 }
+        #expect(await delivered.waitForClosedSessions("one.test", count: 1))
         try await harness.enqueue(from: "s@sender.test", to: ["b@one.test"])
         try await harness.waitUntilQueueEmpty()
         #expect(delivered.opened("one.test") == 2)
@@ -34,7 +34,7 @@ struct ConnectionCacheTests {
         let start = ContinuousClock.now
         try await harness.enqueue(from: "s@sender.test", to: ["a@one.test"])
         try await harness.waitUntilQueueEmpty()
-        try await waitUntil { delivered.closed("one.test") == 1 }
+        #expect(await delivered.waitForClosedSessions("one.test", count: 1))
         #expect(ContinuousClock.now - start >= .milliseconds(300))
     }
 
@@ -64,17 +64,5 @@ struct ConnectionCacheTests {
         await harness.stop()
         #expect(ContinuousClock.now - start < .seconds(10))
         #expect(delivered.closed("one.test") == 1)
-    }
-}
-
-/// Polls `condition` (the scheduler offers no event for a connection closing) for up to 5 s.
-private func waitUntil(_ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(5)
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within 5 s")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
     }
 }

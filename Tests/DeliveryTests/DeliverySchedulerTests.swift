@@ -37,7 +37,30 @@ final class ScriptedCourier: Courier, @unchecked Sendable {
     private var sessionsClosed: [String: Int] = [:]
     func opened(_ domain: String) -> Int { lock.withLock { sessionsOpened[domain] ?? 0 } }
     func closed(_ domain: String) -> Int { lock.withLock { sessionsClosed[domain] ?? 0 } }
-    fileprivate func sessionClosed(_ domain: String) { lock.withLock { sessionsClosed[domain, default: 0] += 1 } }
+    /// One element per session closed, for `waitForClosedSessions`.
+    private let closings = AsyncStream.makeStream(of: Void.self)
+    fileprivate func sessionClosed(_ domain: String) {
+        lock.withLock { sessionsClosed[domain, default: 0] += 1 }
+        closings.continuation.yield()
+    }
+
+    /// True once `count` sessions to `domain` have closed; false after `timeout`.
+    func waitForClosedSessions(_ domain: String, count: Int, timeout: Duration = .seconds(5)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [self, closings] in
+                if closed(domain) >= count { return true }
+                for await _ in closings.stream where closed(domain) >= count { return true }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
 
     var recordedWorks: [DeliveryWork] { lock.withLock { works } }
     func content(of id: QueueID) -> String? { lock.withLock { contents[id] } }

@@ -31,6 +31,28 @@ public final class MailrootInstance: @unchecked Sendable {
 
     deinit { process?.stop() }
 
+    /// The config of a test mailroot that resolves through a test's dnsmasq on `dnsPort` and
+    /// delivers to `deliveryPort`, with a 1 s pickup scan: `settings` are extra top-level keys,
+    /// `delivery` extra `[delivery]` lines.
+    public static func config(hostname: String, dnsPort: Int, deliveryPort: Int, settings: String = "",
+                              delivery: String) -> String {
+        """
+        hostname = "\(hostname)"
+        \(settings)
+
+        [pickup]
+        scan_interval = "1s"
+
+        [dns]
+        servers = ["127.0.0.1:\(dnsPort)"]
+        timeout = "2s"
+
+        [delivery]
+        port = \(deliveryPort)
+        \(delivery)
+        """
+    }
+
     /// The binary next to the test bundle: `.build/<configuration>/mailroot`.
     public static var binaryPath: String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

@@ -10,7 +10,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
         let template = FileManager.default.temporaryDirectory.path + "/mailroot-\(label)-XXXXXX"
         var bytes = Array(template.utf8CString)
         guard mkdtemp(&bytes) != nil else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        path = String(cString: bytes)
+        path = String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     deinit {

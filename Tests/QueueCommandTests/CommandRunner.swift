@@ -27,18 +27,9 @@ struct CommandRun {
 func startWithDownMX(_ mxAddress: String, label: String) async throws -> (Dnsmasq, MailrootInstance) {
     let dns = try await Dnsmasq(records: [.mx("down.test", host: "mx.down.test", preference: 10),
                                           .host("mx.down.test", addresses: [mxAddress])])
-    let mailroot = try MailrootInstance(config: """
-        hostname = "mailroot.test"
-        [pickup]
-        scan_interval = "1s"
-        [dns]
-        servers = ["127.0.0.1:\(dns.port)"]
-        timeout = "2s"
-        [delivery]
-        port = 25
-        retry = ["1h"]
-        connect_timeout = "2s"
-        """, label: label)
+    let config = MailrootInstance.config(hostname: "mailroot.test", dnsPort: dns.port, deliveryPort: 25,
+                                         delivery: "retry = [\"1h\"]\nconnect_timeout = \"2s\"")
+    let mailroot = try MailrootInstance(config: config, label: label)
     try await mailroot.start()
     return (dns, mailroot)
 }

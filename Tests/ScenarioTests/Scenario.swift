@@ -50,24 +50,11 @@ final class Scenario: @unchecked Sendable {
         self.port = port
         dns = try await Dnsmasq(records: records)
         let expire = delivery.contains("expire") ? "" : "expire = \"1h\"\n"
-        mailroot = try MailrootInstance(config: """
-            hostname = "\(Self.hostname)"
-            local_domains = ["localhost"]
-            \(settings)
-
-            [pickup]
-            scan_interval = "1s"
-
-            [dns]
-            servers = ["127.0.0.1:\(dns.port)"]
-            timeout = "2s"
-
-            [delivery]
-            port = \(port)
-            retry = ["1s"]
-            connect_timeout = "5s"
-            \(expire)\(delivery)
-            """, label: label)
+        let config = MailrootInstance.config(
+            hostname: Self.hostname, dnsPort: dns.port, deliveryPort: port,
+            settings: "local_domains = [\"localhost\"]\n\(settings)",
+            delivery: "retry = [\"1s\"]\nconnect_timeout = \"5s\"\n\(expire)\(delivery)")
+        mailroot = try MailrootInstance(config: config, label: label)
     }
 
     /// Waits for the `pickup file=NAME` line and returns the queue ID mailroot gave that file.
