@@ -122,6 +122,9 @@ public actor DeliveryScheduler: Service {
         // Also when cancelled rather than shut down: parked connections must not hold the exit.
         beginShutdown()
         await waitForWorkers()
+        // Delivery stops after pickup and the listener, so no message is finished or queued after
+        // this: a stopped daemon leaves tmp/ empty.
+        await queue.removeSpareFiles()
     }
 
     /// Queue gauges at most once a second: the pass over the queue's index is O(n) and the tick

@@ -29,6 +29,8 @@ public actor Queue {
         var header: [UInt8]
         var content: [UInt8]
         var trailer: [UInt8]
+        /// A spare file (`tmp/spare-N`) to write the message into, instead of creating one.
+        var spare: String?
     }
 
     let configuration: QueueConfiguration
@@ -47,6 +49,12 @@ public actor Queue {
     var lockDescriptor: Int32 = -1
     private var commits = GroupCommit<PreparedMessage, Result<Void, QueueError>>()
     var removals = GroupCommit<(id: QueueID, hasJournal: Bool), SafeIOError?>()
+    /// Spare files ready to be written over: finished messages' files whose removal from `msg/`
+    /// is durable, so reusing one can never bring a finished message back with new content.
+    var spareFiles: [String] = []
+    /// Spare files that exist: ready ones plus those whose removal is not yet durable.
+    var spareFileCount = 0
+    var nextSpareNumber = 0
     public private(set) var lastRecoveryStatistics = RecoveryStatistics()
 
     public init(configuration: QueueConfiguration, logger: Logger, threadPool: NIOThreadPool = .singleton) {
@@ -125,7 +133,12 @@ public actor Queue {
         reserved.insert(id)
         defer { reserved.remove(id) }
         try await prepareLayout()
-        let prepared = Self.prepare(message, directory: disk.msg)
+        var prepared = Self.prepare(message, directory: disk.msg)
+        if let spare = spareFiles.popLast() {
+            // From here the file is this message's temporary file: renamed into msg/, or unlinked.
+            spareFileCount -= 1
+            prepared.spare = spare
+        }
         let result = await withCheckedContinuation { continuation in
             if commits.add(prepared, continuation) { Task { await self.drainCommits() } }
         }
@@ -174,7 +187,8 @@ public actor Queue {
                 group.addTask {
                     do {
                         try await pool.runIfActive {
-                            try disk.writeMessage(header: item.header, content: item.content, trailer: item.trailer, id: item.entry.id)
+                            try disk.writeMessage(header: item.header, content: item.content, trailer: item.trailer,
+                                                  id: item.entry.id, reusing: item.spare)
                         }
                         return (index, .success(()))
                     } catch {

@@ -122,6 +122,11 @@ public struct QueueConfiguration: Sendable {
     public var directory: String
     /// Most messages (or removals) committed by one group fsync.
     public var maxBatch: Int = 256
+    /// Files of finished messages kept in `tmp/` to be written over by new messages, at most
+    /// this many (0: none kept), and only files of at most `spareFileMaximumSize` bytes, so the
+    /// disk they hold stays small (64 MiB by default). See `QueueDisk.retireMessage`.
+    public var spareFiles: Int = 256
+    public var spareFileMaximumSize: Int = 256 * 1024
 
     public init(directory: String, maxBatch: Int = 256) {
         self.directory = directory

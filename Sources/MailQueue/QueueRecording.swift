@@ -29,7 +29,8 @@ extension Queue {
         if entry.isFinished {
             entries[id] = nil
             durableJournalNames.remove(id)
-            try await finish(id, appending: newRecords, to: path, hasJournal: hasJournal)
+            try await finish(id, appending: newRecords, to: path, hasJournal: hasJournal,
+                             fileSize: Int(entry.message.offset + entry.message.length))
             return nil
         }
         entries[id] = entry
@@ -60,8 +61,9 @@ extension Queue {
     }
 
     /// The last outcomes of a message are not written anywhere when all goes well: removing
-    /// `msg/ID` is the record. The file is unlinked at once, so a process crash from here on
-    /// cannot bring the message back, and the unlink joins the next group fsync of `msg/`; only a
+    /// `msg/ID` is the record. The name goes at once (renamed to a spare file, or unlinked), so a
+    /// process crash from here on cannot bring the message back, and the removal joins the next
+    /// group fsync of `msg/`; only a
     /// power cut before that fsync can, inside the window after a remote 250 in which RFC 5321
     /// §6.1 allows a duplicate (the same window as before, when an unsynced final journal line was
     /// written first). Skipping that line spares most messages a journal file: one create, one
@@ -69,18 +71,27 @@ extension Queue {
     /// recently deleted (BENCHMARKS.md, finding 4). Should the file refuse to go, or its removal
     /// not become durable, the records are written to the journal and synced instead, so a
     /// restart still knows the outcomes.
-    private func finish(_ id: QueueID, appending records: [JournalRecord], to path: String, hasJournal: Bool) async throws(QueueError) {
+    private func finish(_ id: QueueID, appending records: [JournalRecord], to path: String, hasJournal: Bool,
+                        fileSize: Int) async throws(QueueError) {
         let disk = self.disk
+        let spare = claimSpareName(forFileOf: fileSize)
         var failure: SafeIOError?
+        var kept = false
         do {
-            failure = try await threadPool.runIfActive { disk.unlinkMessage(id) }
+            (kept, failure) = try await threadPool.runIfActive { disk.retireMessage(id, keepingAs: spare) }
         } catch {
             failure = .system(operation: "unlink", errno: ESHUTDOWN, path: disk.messagePath(id))
         }
+        if spare != nil && !kept { spareFileCount -= 1 }
         if failure == nil {
             failure = await withCheckedContinuation { continuation in
                 if removals.add((id, hasJournal), continuation) { Task { await self.drainRemovals() } }
             }
+        }
+        if let spare, kept {
+            // Only a file whose old name is durably gone may get new content; otherwise it
+            // waits in tmp/ until the next start empties it.
+            if failure == nil { spareFiles.append(spare) } else { spareFileCount -= 1 }
         }
         guard let failure else {
             logger.info("\(id): removed")
@@ -90,6 +101,24 @@ extension Queue {
         try await runBlocking { () throws(SafeIOError) in
             try QueueJournal.append(records, to: path, sync: true, syncDirectory: disk.state)
         }
+    }
+
+    /// A name for keeping the file of a finished message as a spare, or nil when it is too big
+    /// or enough spares exist already.
+    private func claimSpareName(forFileOf size: Int) -> String? {
+        guard size <= configuration.spareFileMaximumSize, spareFileCount < configuration.spareFiles else { return nil }
+        spareFileCount += 1
+        nextSpareNumber += 1
+        return disk.sparePath(nextSpareNumber)
+    }
+
+    /// Unlinks the spare files ready for reuse (at shutdown: a stopped queue's `tmp/` is empty).
+    public func removeSpareFiles() async {
+        let spares = spareFiles
+        spareFiles.removeAll()
+        spareFileCount -= spares.count
+        guard !spares.isEmpty else { return }
+        _ = try? await threadPool.runIfActive { for path in spares { unlink(path) } }
     }
 
     private func drainRemovals() async {

@@ -73,6 +73,28 @@ public func createExclusive(_ path: String, mode: mode_t = 0o600) throws(SafeIOE
     return fd
 }
 
+/// Opens an existing file to write it over from the start, or nil when `path` is not a regular
+/// file with exactly one link (a file someone linked elsewhere must not change under them).
+/// For reusing a file instead of creating one (the queue's spare files).
+public func openForRewriting(_ path: String) -> Int32? {
+    let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    guard fd >= 0 else { return nil }
+    var info = stat()
+    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
+/// Cuts the file at `length` (after writing a shorter content over a longer one).
+public func truncateFile(fd: Int32, length: Int, path: String) throws(SafeIOError) {
+    while ftruncate(fd, off_t(length)) != 0 {
+        if errno == EINTR { continue }
+        throw .lastError("ftruncate", path)
+    }
+}
+
 /// Opens (creating if needed) `path` for appending; refuses a symlink.
 public func openForAppend(_ path: String, mode: mode_t = 0o600) throws(SafeIOError) -> Int32 {
     let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode)

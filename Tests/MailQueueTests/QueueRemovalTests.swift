@@ -35,9 +35,10 @@ struct QueueRemovalTests {
     /// A message file that cannot be unlinked (here a directory stands in its place, which
     /// unlink(2) refuses with EISDIR) must not lose its outcomes: they go to a synced journal,
     /// and a restart does not deliver the recipients again.
+    /// (No spare files here: a directory can be renamed, and would be taken as a spare.)
     @Test func finishedMessageThatCannotBeRemovedKeepsItsOutcomesInTheJournal() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir)
+        let queue = makeQueue(dir, spareFiles: 0)
         _ = try await queue.recover()
         let entry = try await queue.enqueue(sampleMessage())
         let path = dir.file("msg/\(entry.id)")

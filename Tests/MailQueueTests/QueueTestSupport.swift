@@ -22,8 +22,12 @@ final class ScratchDirectory: @unchecked Sendable {
 
 let testLogger = Logger(label: "mailqueue-test")
 
-func makeQueue(_ dir: ScratchDirectory, maxBatch: Int = 256) -> Queue {
-    Queue(configuration: QueueConfiguration(directory: dir.path, maxBatch: maxBatch), logger: testLogger)
+func makeQueue(_ dir: ScratchDirectory, maxBatch: Int = 256, spareFiles: Int = 256,
+               spareFileMaximumSize: Int = 256 * 1024) -> Queue {
+    var configuration = QueueConfiguration(directory: dir.path, maxBatch: maxBatch)
+    configuration.spareFiles = spareFiles
+    configuration.spareFileMaximumSize = spareFileMaximumSize
+    return Queue(configuration: configuration, logger: testLogger)
 }
 
 func address(_ text: String) -> MailAddress { MailAddress(text)! }
