@@ -4,7 +4,9 @@ import Glibc
 
 /// Names of files closed after writing (`IN_CLOSE_WRITE`) or moved into (`IN_MOVED_TO`) one
 /// directory, and of names created there (`IN_CREATE`), read from inotify on a dedicated thread
-/// and handed out as an `AsyncStream`.
+/// and handed out as an `AsyncStream`. Only names `accepts` approves are handed out: a writer that
+/// composes under a temporary name causes three events per file, and two of them would otherwise
+/// each wake the consumer for nothing.
 ///
 /// A dedicated thread blocked in `poll` keeps the blocking `read` off Swift's cooperative pool
 /// (two threads on a two-core machine) and wakes in well under a millisecond. An eventfd lets
@@ -22,7 +24,7 @@ final class DirectoryEvents: Sendable {
     let events: AsyncStream<Event>
     private let context: ReaderContext
 
-    init(directory: String) throws(PickupError) {
+    init(directory: String, accepts: @escaping @Sendable (String) -> Bool = { _ in true }) throws(PickupError) {
         let inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotifyFD >= 0 else { throw .watchFailed(directory: directory, errno: errno) }
         let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_ONLYDIR)
@@ -43,7 +45,8 @@ final class DirectoryEvents: Sendable {
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
         self.events = stream
-        let reader = ReaderContext(inotifyFD: inotifyFD, wakeFD: pipeFDs[0], wakeWriteFD: pipeFDs[1], continuation: continuation)
+        let reader = ReaderContext(inotifyFD: inotifyFD, wakeFD: pipeFDs[0], wakeWriteFD: pipeFDs[1], continuation: continuation,
+                                   accepts: accepts)
         self.context = reader
         var thread = pthread_t()
         let context = Unmanaged.passRetained(reader)
@@ -76,12 +79,15 @@ private final class ReaderContext: @unchecked Sendable {
     private let lock = NSLock()
     private var closed = false
     let continuation: AsyncStream<DirectoryEvents.Event>.Continuation
+    let accepts: @Sendable (String) -> Bool
 
-    init(inotifyFD: Int32, wakeFD: Int32, wakeWriteFD: Int32, continuation: AsyncStream<DirectoryEvents.Event>.Continuation) {
+    init(inotifyFD: Int32, wakeFD: Int32, wakeWriteFD: Int32, continuation: AsyncStream<DirectoryEvents.Event>.Continuation,
+         accepts: @escaping @Sendable (String) -> Bool) {
         self.inotifyFD = inotifyFD
         self.wakeFD = wakeFD
         self.wakeWriteFD = wakeWriteFD
         self.continuation = continuation
+        self.accepts = accepts
     }
 
     func wake() {
@@ -144,7 +150,7 @@ private final class ReaderContext: @unchecked Sendable {
                 continuation.yield(.overflow)
             } else if nameLength > 0 {
                 let name = String(decoding: bytes[nameStart..<nameEnd].prefix { $0 != 0 }, as: UTF8.self)
-                continuation.yield(mask & UInt32(IN_CREATE) != 0 ? .created(name) : .file(name))
+                if accepts(name) { continuation.yield(mask & UInt32(IN_CREATE) != 0 ? .created(name) : .file(name)) }
             }
             offset = nameEnd
         }

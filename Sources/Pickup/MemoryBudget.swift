@@ -37,6 +37,17 @@ final class MemoryBudget: @unchecked Sendable {
         return amount
     }
 
+    /// Takes `bytes` (as `acquire` counts them) only if they are free now and nobody waits; for
+    /// a caller that cannot wait (on a pool thread). Returns the amount taken, or nil.
+    func tryAcquire(_ bytes: Int) -> Int? {
+        let amount = min(max(bytes, 1), capacity)
+        return lock.withLock { () -> Int? in
+            guard waiters.isEmpty, available >= amount else { return nil }
+            take(amount)
+            return amount
+        }
+    }
+
     func release(_ amount: Int) {
         let ready = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
             available += amount

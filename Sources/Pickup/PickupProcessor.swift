@@ -54,32 +54,70 @@ struct PickupProcessor: Sendable {
         return (id, String(rest.dropFirst(17)))
     }
 
+    /// What the claim's trip to the pool found: the file as the claim measured it and, when the
+    /// memory budget had room at once (the usual case), the file already read and parsed, which
+    /// saves a second trip. The read need not wait for the claim to be durable; only the queue
+    /// commit must.
+    private struct Claim: Sendable {
+        var status: FileStatus
+        var readAhead: (intake: Intake, granted: Int)?
+    }
+
     func process(name: String) async {
         let id = QueueID.generate()
         let path = "\(configuration.directory)/\(name)"
         let claimed = Self.claimedName(id: id, original: name)
-        let status: FileStatus
+        let claimedPath = "\(configuration.directory)/\(claimed)"
+        let claim: Claim
         do {
-            let claimedPath = "\(configuration.directory)/\(claimed)"
             // nil: nothing to take (gone before the rename, or removed from under its claim).
-            let taken = try await threadPool.runIfActive { () throws -> FileStatus? in
+            let taken = try await threadPool.runIfActive { [configuration, memoryBudget] () throws -> Claim? in
                 guard rename(path, claimedPath) == 0 else {
                     if errno == ENOENT { return nil }
                     throw SafeIOError.system(operation: "rename", errno: errno, path: path)
                 }
                 // Measured here, in the same trip to the pool: its size for the memory budget, and
                 // its kind, because a link or FIFO must be refused without being opened.
-                return try fileStatus(atPath: claimedPath)
+                guard let status = try fileStatus(atPath: claimedPath) else { return nil }
+                guard let granted = memoryBudget.tryAcquire(Self.budgetShare(of: status, configuration)) else {
+                    return Claim(status: status)
+                }
+                do {
+                    let intake = try Self.readAndParse(path: claimedPath, kind: status.kind, id: id, configuration: configuration)
+                    return Claim(status: status, readAhead: (intake, granted))
+                } catch {
+                    // Read again after the claim, where a failure is reported and the file released.
+                    memoryBudget.release(granted)
+                    return Claim(status: status)
+                }
             }
             guard let taken else { return }
-            status = taken
-            // The claim must be durable before the queue copy is, or a power cut could leave both.
-            try await directorySync.sync()
+            claim = taken
         } catch {
             logger.error("pickup: cannot take \(name): \(error); will retry at the next scan")
             return
         }
-        await processClaimed(claimed, id: id, originalName: name, status: status)
+        do {
+            // The claim must be durable before the queue copy is, or a power cut could leave both.
+            try await directorySync.sync()
+        } catch {
+            if let readAhead = claim.readAhead { memoryBudget.release(readAhead.granted) }
+            logger.error("pickup: cannot take \(name): \(error); will retry at the next scan")
+            await release(claimed, originalName: name)
+            return
+        }
+        if let readAhead = claim.readAhead {
+            defer { memoryBudget.release(readAhead.granted) }
+            await take(readAhead.intake, id: id, path: claimedPath, name: name)
+        } else {
+            await processClaimed(claimed, id: id, originalName: name, status: claim.status)
+        }
+    }
+
+    /// The bytes of the memory budget a file holds while it is read and queued.
+    private static func budgetShare(of status: FileStatus, _ configuration: PickupConfiguration) -> Int {
+        // A file that grew since it was measured is still read only up to the size limit.
+        min(status.size, configuration.parseOptions.maxMessageSize + 1024 * 1024 + 1)
     }
 
     /// Reads, parses and queues (or badmails) a file already renamed to its claimed name, holding
@@ -96,9 +134,7 @@ struct PickupProcessor: Sendable {
             return
         }
         guard let status else { return }
-        // A file that grew since it was measured is still read only up to the size limit.
-        let readLimit = configuration.parseOptions.maxMessageSize + 1024 * 1024
-        let granted = await memoryBudget.acquire(min(status.size, readLimit + 1))
+        let granted = await memoryBudget.acquire(Self.budgetShare(of: status, configuration))
         defer { memoryBudget.release(granted) }
         let intake: Intake
         do {
@@ -110,6 +146,10 @@ struct PickupProcessor: Sendable {
             await release(claimed, originalName: name)
             return
         }
+        await take(intake, id: id, path: path, name: name)
+    }
+
+    private func take(_ intake: Intake, id: QueueID, path: String, name: String) async {
         switch intake {
         case .gone:
             return

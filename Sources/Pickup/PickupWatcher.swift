@@ -71,7 +71,7 @@ public final class PickupWatcher: Service, Sendable {
 
     public func run() async throws {
         try createDirectories(configuration.directory, mode: 0o755)
-        let events = try DirectoryEvents(directory: configuration.directory)
+        let events = try DirectoryEvents(directory: configuration.directory, accepts: PickupProcessor.isCandidate)
         defer { events.stop() }
         let work = WorkList()
         logger.info("pickup: watching \(configuration.directory)")

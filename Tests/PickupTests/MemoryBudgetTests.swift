@@ -32,4 +32,18 @@ struct MemoryBudgetTests {
         #expect(budget.peakInUse == 90)
         budget.release(90)
     }
+
+    /// The pickup's claim reads a file in the same trip to the pool only when this succeeds.
+    @Test func tryAcquireTakesOnlyWhatIsFreeNowAndNeverJumpsTheQueue() async {
+        let budget = MemoryBudget(capacity: 100)
+        #expect(budget.tryAcquire(70) == 70)
+        #expect(budget.tryAcquire(40) == nil, "only 30 bytes are free")
+        let waiting = Task { await budget.acquire(50) }
+        while budget.waiterCount < 1 { await Task.yield() }
+        #expect(budget.tryAcquire(10) == nil, "10 bytes would fit, but a waiter was first")
+        budget.release(70)
+        #expect(await waiting.value == 50)
+        #expect(budget.tryAcquire(50) == 50)
+        budget.release(100)
+    }
 }
