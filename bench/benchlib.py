@@ -13,7 +13,8 @@ benchmark never collides with the test suite (127.0.9.x, 127.0.40-99.x) or with 
 Environment: MAILROOT_BIN (binary to test; otherwise a release build of this checkout),
 BENCH_TINY=1 or --tiny (about 200 messages, one round: a check that the scripts still work),
 BENCH_ROUNDS (rounds per side), BENCH_RESULTS (a directory for the JSON results),
-BENCH_KEEP=1 (keep the work directory for inspection).
+BENCH_KEEP=1 (keep the work directory for inspection), BENCH_QUIET (seconds of quiet before each
+timed run, see quiet_disk; 61 unless tiny).
 """
 import json
 import os
@@ -42,6 +43,23 @@ def log(message):
 
 def scaled(full, tiny):
     return tiny if TINY else full
+
+
+QUIET_SECONDS = float(os.environ.get("BENCH_QUIET", "0" if TINY else "61"))
+
+
+def quiet_disk():
+    """Called right before each timed run of figures 1 and 2, on either side. This machine's ext4
+    has no journal, and there every file creation skips the inodes deleted in the last 60 seconds
+    (300 more while their inode-table block is not yet written back), reading each one's block to
+    find out (BENCHMARKS.md, finding 4). A run that starts right after another has deleted 10,000
+    or 20,000 files therefore pays for its predecessor's deletions, which made each figure depend
+    on which run came before it. After `sync` and 61 s none of them counts any more, so every run,
+    mailroot's and Postfix's alike, starts from the same state of the disk."""
+    if QUIET_SECONDS <= 0:
+        return
+    os.sync()
+    time.sleep(QUIET_SECONDS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ def mailroot_run(world, sessions, count):
     mailroot = b.Mailroot(directory, b.mailroot_config(world.dns.port, smtp=smtp))
     base = world.sink.total
     try:
+        b.quiet_disk()
         mailroot.start(wait_for_line="smtp: listening on")
         start = time.monotonic()
         accepted, _ = smtp_source(port, sessions, count)
@@ -70,6 +71,7 @@ def postfix_run(world, sessions, count):
     postfix = b.Postfix(directory, world.transport, smtpd_port=port)
     base = world.sink.total
     try:
+        b.quiet_disk()
         postfix.start()
         postfix.wait_ready()
         b.wait_for(lambda: not b.port_is_free("127.0.0.1", port), 10, "postfix smtpd")
