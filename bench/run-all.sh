@@ -17,7 +17,7 @@ if [ -z "${MAILROOT_BIN:-}" ]; then
 fi
 echo "# mailroot benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r)"
 echo "# binary: $MAILROOT_BIN; $(/usr/sbin/postconf -d mail_version 2>/dev/null || echo 'postfix ?')"
-for script in disk_ceiling.py sink_ceiling.py pickup.py smtp_inbound.py latency.py memory.py growth.py; do
+for script in disk_ceiling.py file_reuse.py sink_ceiling.py pickup.py smtp_inbound.py latency.py memory.py growth.py; do
   echo
   echo "## $script ${args[*]:-}"
   python3 "$here/$script" "${args[@]}"
