@@ -93,7 +93,8 @@ struct QueueRecovery {
         }
     }
 
-    /// `tmp/` holds only writes that never committed: nobody was told they were queued.
+    /// `tmp/` holds only writes that never committed (nobody was told they were queued) and spare
+    /// files of finished messages (`QueueDisk.retireMessage`), which a new run does not need.
     private mutating func emptyTemporaryDirectory() throws(SafeIOError) {
         for name in try directoryEntries(disk.tmp) {
             do throws(SafeIOError) {
