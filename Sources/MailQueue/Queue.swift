@@ -52,8 +52,8 @@ public actor Queue {
     /// Spare files ready to be written over: finished messages' files whose removal from `msg/`
     /// is durable, so reusing one can never bring a finished message back with new content.
     var spareFiles: [String] = []
-    /// Spare files that exist: ready ones plus those whose removal is not yet durable.
-    var spareFileCount = 0
+    /// Spares named for finished messages whose removal is not yet durable (counted against the limit).
+    var retiringSpares = 0
     var nextSpareNumber = 0
     public private(set) var lastRecoveryStatistics = RecoveryStatistics()
 
@@ -134,11 +134,8 @@ public actor Queue {
         defer { reserved.remove(id) }
         try await prepareLayout()
         var prepared = Self.prepare(message, directory: disk.msg)
-        if let spare = spareFiles.popLast() {
-            // From here the file is this message's temporary file: renamed into msg/, or unlinked.
-            spareFileCount -= 1
-            prepared.spare = spare
-        }
+        // From here the spare is this message's temporary file: renamed into msg/, or unlinked.
+        prepared.spare = spareFiles.popLast()
         let result = await withCheckedContinuation { continuation in
             if commits.add(prepared, continuation) { Task { await self.drainCommits() } }
         }

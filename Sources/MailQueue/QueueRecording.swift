@@ -82,16 +82,16 @@ extension Queue {
         } catch {
             failure = .system(operation: "unlink", errno: ESHUTDOWN, path: disk.messagePath(id))
         }
-        if spare != nil && !kept { spareFileCount -= 1 }
         if failure == nil {
             failure = await withCheckedContinuation { continuation in
                 if removals.add((id, hasJournal), continuation) { Task { await self.drainRemovals() } }
             }
         }
-        if let spare, kept {
+        if let spare {
+            retiringSpares -= 1
             // Only a file whose old name is durably gone may get new content; otherwise it
             // waits in tmp/ until the next start empties it.
-            if failure == nil { spareFiles.append(spare) } else { spareFileCount -= 1 }
+            if kept && failure == nil { spareFiles.append(spare) }
         }
         guard let failure else {
             logger.info("\(id): removed")
@@ -106,8 +106,8 @@ extension Queue {
     /// A name for keeping the file of a finished message as a spare, or nil when it is too big
     /// or enough spares exist already.
     private func claimSpareName(forFileOf size: Int) -> String? {
-        guard size <= configuration.spareFileMaximumSize, spareFileCount < configuration.spareFiles else { return nil }
-        spareFileCount += 1
+        guard size <= configuration.spareFileMaximumSize, spareFiles.count + retiringSpares < configuration.spareFiles else { return nil }
+        retiringSpares += 1
         nextSpareNumber += 1
         return disk.sparePath(nextSpareNumber)
     }
@@ -116,7 +116,6 @@ extension Queue {
     public func removeSpareFiles() async {
         let spares = spareFiles
         spareFiles.removeAll()
-        spareFileCount -= spares.count
         guard !spares.isEmpty else { return }
         _ = try? await threadPool.runIfActive { for path in spares { unlink(path) } }
     }

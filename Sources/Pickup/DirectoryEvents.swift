@@ -24,7 +24,7 @@ final class DirectoryEvents: Sendable {
     let events: AsyncStream<Event>
     private let context: ReaderContext
 
-    init(directory: String, accepts: @escaping @Sendable (String) -> Bool = { _ in true }) throws(PickupError) {
+    init(directory: String, accepts: @escaping @Sendable (String) -> Bool) throws(PickupError) {
         let inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotifyFD >= 0 else { throw .watchFailed(directory: directory, errno: errno) }
         let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_ONLYDIR)

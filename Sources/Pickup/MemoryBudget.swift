@@ -22,15 +22,14 @@ final class MemoryBudget: @unchecked Sendable {
     /// Waits until `bytes` (at most the capacity, at least 1) are free and takes them; returns the
     /// amount taken, to be given back with `release`.
     func acquire(_ bytes: Int) async -> Int {
-        let amount = min(max(bytes, 1), capacity)
+        if let taken = tryAcquire(bytes) { return taken }
+        let amount = share(bytes)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            // Checked again under the lock: a release may have come since tryAcquire.
             let ready = lock.withLock { () -> Bool in
-                guard waiters.isEmpty, available >= amount else {
-                    waiters.append((amount, continuation))
-                    return false
-                }
-                take(amount)
-                return true
+                if takeIfFree(amount) { return true }
+                waiters.append((amount, continuation))
+                return false
             }
             if ready { continuation.resume() }
         }
@@ -40,12 +39,8 @@ final class MemoryBudget: @unchecked Sendable {
     /// Takes `bytes` (as `acquire` counts them) only if they are free now and nobody waits; for
     /// a caller that cannot wait (on a pool thread). Returns the amount taken, or nil.
     func tryAcquire(_ bytes: Int) -> Int? {
-        let amount = min(max(bytes, 1), capacity)
-        return lock.withLock { () -> Int? in
-            guard waiters.isEmpty, available >= amount else { return nil }
-            take(amount)
-            return amount
-        }
+        let amount = share(bytes)
+        return lock.withLock { takeIfFree(amount) } ? amount : nil
     }
 
     func release(_ amount: Int) {
@@ -65,6 +60,16 @@ final class MemoryBudget: @unchecked Sendable {
     /// The most bytes ever taken at once (for tests and the benchmark notes).
     var peakInUse: Int { lock.withLock { highWater } }
     var waiterCount: Int { lock.withLock { waiters.count } }
+
+    /// What a request for `bytes` takes: at least 1, at most the whole budget.
+    private func share(_ bytes: Int) -> Int { min(max(bytes, 1), capacity) }
+
+    /// With the lock held: takes `amount` if it is free and nobody waits before it.
+    private func takeIfFree(_ amount: Int) -> Bool {
+        guard waiters.isEmpty, available >= amount else { return false }
+        take(amount)
+        return true
+    }
 
     private func take(_ amount: Int) {
         available -= amount

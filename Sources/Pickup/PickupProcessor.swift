@@ -114,10 +114,15 @@ struct PickupProcessor: Sendable {
         }
     }
 
-    /// The bytes of the memory budget a file holds while it is read and queued.
+    /// The bytes of the memory budget a file holds while it is read and queued. A file that grew
+    /// since it was measured is still read only up to the read limit (and one byte past it).
     private static func budgetShare(of status: FileStatus, _ configuration: PickupConfiguration) -> Int {
-        // A file that grew since it was measured is still read only up to the size limit.
-        min(status.size, configuration.parseOptions.maxMessageSize + 1024 * 1024 + 1)
+        min(status.size, readLimit(configuration) + 1)
+    }
+
+    /// x-sender/x-receiver lines are not part of the message size; allow for a generous envelope.
+    private static func readLimit(_ configuration: PickupConfiguration) -> Int {
+        configuration.parseOptions.maxMessageSize + 1024 * 1024
     }
 
     /// Reads, parses and queues (or badmails) a file already renamed to its claimed name, holding
@@ -204,11 +209,9 @@ struct PickupProcessor: Sendable {
             throw error
         }
         defer { close(opened.fd) }
-        // x-sender/x-receiver lines are not part of the message size; allow for a generous envelope.
-        let limit = configuration.parseOptions.maxMessageSize + 1024 * 1024
         let bytes: [UInt8]
         do {
-            bytes = try readAll(fd: opened.fd, limit: limit, path: path)
+            bytes = try readAll(fd: opened.fd, limit: readLimit(configuration), path: path)
         } catch .tooLarge {
             return .refuse(reason: "message larger than max_message_size (\(configuration.parseOptions.maxMessageSize) bytes)",
                            status: .messageTooBig)

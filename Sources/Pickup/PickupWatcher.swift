@@ -135,7 +135,6 @@ public final class PickupWatcher: Service, Sendable {
     /// scan, as before (so a writer that links and then unlinks its temporary name, as maildir
     /// writers do, still waits for the scan).
     private func checkLater(_ name: String, into work: WorkList) {
-        guard PickupProcessor.isCandidate(name) else { return }
         let delay = configuration.settleTime + .milliseconds(50)
         Task {
             try? await Task.sleep(for: delay)

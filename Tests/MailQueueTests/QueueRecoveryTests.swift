@@ -102,8 +102,7 @@ func unreadableMessageFileIsSetAsideAndOthersStillLoad(kind: String) async throw
 
 @Test func finishedMessageIsRemovedFromDisk() async throws {
     let dir = try ScratchDirectory()
-    let queue = makeQueue(dir)
-    _ = try await queue.recover()
+    let queue = try await recoveredQueue(dir)
     let entry = try await queue.enqueue(sampleMessage())
     let partial = try await queue.record(entry.id, [.delivered(index: 0, reply: "250 ok")])
     #expect(partial?.pendingIndices == [1])
@@ -127,8 +126,7 @@ func unreadableMessageFileIsSetAsideAndOthersStillLoad(kind: String) async throw
 
 @Test func thousandConcurrentEnqueuesAllRecoverWithFewerDirectorySyncs() async throws {
     let dir = try ScratchDirectory()
-    let queue = makeQueue(dir)
-    _ = try await queue.recover()
+    let queue = try await recoveredQueue(dir)
     let ids = try await withThrowingTaskGroup(of: QueueID.self) { group in
         for index in 0..<1000 {
             group.addTask { try await queue.enqueue(sampleMessage(body: "Subject: \(index)\r\n\r\nx\r\n")).id }
@@ -145,8 +143,7 @@ func unreadableMessageFileIsSetAsideAndOthersStillLoad(kind: String) async throw
 
 @Test func recoveryReadsHeadersNotBodies() async throws {
     let dir = try ScratchDirectory()
-    let queue = makeQueue(dir)
-    _ = try await queue.recover()
+    let queue = try await recoveredQueue(dir)
     let body = "Subject: big\r\n\r\n" + String(repeating: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n", count: 128)
     let count = 5000
     try await withThrowingTaskGroup(of: Void.self) { group in

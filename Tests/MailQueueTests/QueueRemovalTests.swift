@@ -10,8 +10,7 @@ import Testing
 struct QueueRemovalTests {
     @Test func messageDeliveredAtTheFirstAttemptNeverCreatesAJournal() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir)
-        _ = try await queue.recover()
+        let queue = try await recoveredQueue(dir)
         let entry = try await queue.enqueue(sampleMessage())
         let watch = try CreationWatch(dir.file("state"))
         let done = try await queue.record(entry.id, [.delivered(index: 0, reply: "250 ok"), .delivered(index: 1, reply: "250 ok")])
@@ -22,8 +21,7 @@ struct QueueRemovalTests {
 
     @Test func finishedMessageWithAnEarlierDeferralLeavesNeitherFile() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir)
-        _ = try await queue.recover()
+        let queue = try await recoveredQueue(dir)
         let entry = try await queue.enqueue(sampleMessage())
         _ = try await queue.record(entry.id, [.deferred(index: 1, reply: "451 later", nextAttempt: Date())])
         #expect(dir.names("state") == ["\(entry.id)"])
@@ -38,8 +36,7 @@ struct QueueRemovalTests {
     /// (No spare files here: a directory can be renamed, and would be taken as a spare.)
     @Test func finishedMessageThatCannotBeRemovedKeepsItsOutcomesInTheJournal() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir, spareFiles: 0)
-        _ = try await queue.recover()
+        let queue = try await recoveredQueue(dir, spareFiles: 0)
         let entry = try await queue.enqueue(sampleMessage())
         let path = dir.file("msg/\(entry.id)")
         let saved = try Data(contentsOf: URL(fileURLWithPath: path))

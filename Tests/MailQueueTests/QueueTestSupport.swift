@@ -30,6 +30,14 @@ func makeQueue(_ dir: ScratchDirectory, maxBatch: Int = 256, spareFiles: Int = 2
     return Queue(configuration: configuration, logger: testLogger)
 }
 
+/// `makeQueue`, recovered: the folders made, the lock taken, whatever the test wrote first loaded.
+func recoveredQueue(_ dir: ScratchDirectory, maxBatch: Int = 256, spareFiles: Int = 256,
+                    spareFileMaximumSize: Int = 256 * 1024) async throws -> Queue {
+    let queue = makeQueue(dir, maxBatch: maxBatch, spareFiles: spareFiles, spareFileMaximumSize: spareFileMaximumSize)
+    _ = try await queue.recover()
+    return queue
+}
+
 func address(_ text: String) -> MailAddress { MailAddress(text)! }
 
 func sampleMessage(recipients: [String] = ["bob@example.org", "carol@example.net"],

@@ -11,8 +11,7 @@ import Testing
 struct SpareFileTests {
     @Test func finishedMessagesFileIsWrittenOverByTheNextMessage() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir)
-        _ = try await queue.recover()
+        let queue = try await recoveredQueue(dir)
         let long = sampleMessage(body: "Subject: long\r\n\r\n" + String(repeating: "a long line of text\r\n", count: 500))
         let first = try await queue.enqueue(long)
         let firstInode = try inode(dir.file("msg/\(first.id)"))
@@ -41,8 +40,7 @@ struct SpareFileTests {
 
     @Test func sparesAreLimitedInNumberAndSize() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir, spareFiles: 2, spareFileMaximumSize: 4096)
-        _ = try await queue.recover()
+        let queue = try await recoveredQueue(dir, spareFiles: 2, spareFileMaximumSize: 4096)
         var entries: [QueueEntry] = []
         for _ in 0..<3 { entries.append(try await queue.enqueue(sampleMessage(recipients: ["bob@example.org"]))) }
         let big = try await queue.enqueue(sampleMessage(recipients: ["bob@example.org"],
@@ -63,8 +61,7 @@ struct SpareFileTests {
 
     @Test func noSpareIsKeptWhenTurnedOff() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir, spareFiles: 0)
-        _ = try await queue.recover()
+        let queue = try await recoveredQueue(dir, spareFiles: 0)
         let entry = try await queue.enqueue(sampleMessage(recipients: ["bob@example.org"]))
         _ = try await queue.record(entry.id, [.delivered(index: 0, reply: "250 ok")])
         #expect(dir.names("msg").isEmpty && dir.names("tmp").isEmpty)
@@ -73,8 +70,7 @@ struct SpareFileTests {
     /// Someone who hard-linked a queue file to keep a copy must not see it change.
     @Test func spareWithASecondLinkIsNotWrittenOver() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir)
-        _ = try await queue.recover()
+        let queue = try await recoveredQueue(dir)
         let first = try await queue.enqueue(sampleMessage(recipients: ["bob@example.org"]))
         _ = try await queue.record(first.id, [.delivered(index: 0, reply: "250 ok")])
         let kept = dir.file("kept-copy")
@@ -90,8 +86,7 @@ struct SpareFileTests {
     /// One spare serves a steady stream, and a restart empties tmp/.
     @Test func restartRemovesSpareFiles() async throws {
         let dir = try ScratchDirectory()
-        let queue = makeQueue(dir)
-        _ = try await queue.recover()
+        let queue = try await recoveredQueue(dir)
         for _ in 0..<3 {
             let entry = try await queue.enqueue(sampleMessage(recipients: ["bob@example.org"]))
             _ = try await queue.record(entry.id, [.delivered(index: 0, reply: "250 ok")])
