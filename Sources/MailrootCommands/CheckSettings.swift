@@ -22,6 +22,7 @@ enum CheckSettings {
             ("user", quoted(c.user ?? "")),
             ("pickup_group", quoted(c.pickupGroup ?? "")),
             ("shutdown_grace", duration(c.shutdownGrace)),
+            ("disk_threads", "\(c.diskThreads)"),
             ("pickup.dot_stuffed", "\(c.pickup.dotStuffed)"),
             ("pickup.scan_interval", duration(c.pickup.scanInterval)),
             ("pickup.memory_budget", "\(c.pickup.memoryBudget)"),

@@ -59,6 +59,7 @@ extension MailrootConfiguration {
         if let value = top["user"] { user = try Self.readAccountName(value, kind: "user") }
         if let value = top["pickup_group"] { pickupGroup = try Self.readAccountName(value, kind: "group") }
         if let value = top["shutdown_grace"] { shutdownGrace = try Self.readShutdownGrace(value) }
+        if let value = top["disk_threads"] { diskThreads = try value.integer(in: 1...64) }
     }
 }
 

@@ -53,6 +53,7 @@ struct ConfigurationChanges: Equatable {
         ("hostname", { $0.hostname == $1.hostname }),
         ("user", { $0.user == $1.user }),
         ("pickup_group", { $0.pickupGroup == $1.pickupGroup }),
+        ("disk_threads", { $0.diskThreads == $1.diskThreads }),
         ("metrics_listen", { $0.metricsListen == $1.metricsListen }),
         ("pickup", { $0.pickup == $1.pickup }),
         ("dns", { $0.dns == $1.dns }),

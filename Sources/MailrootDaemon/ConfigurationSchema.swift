@@ -4,7 +4,7 @@
 /// Kept in one place so docs/configuration.md and this list can be compared at a glance.
 enum ConfigurationSchema {
     static let topLevel = ["root", "hostname", "local_domains", "max_message_size", "max_received_headers",
-                           "metrics_listen", "user", "pickup_group", "shutdown_grace",
+                           "metrics_listen", "user", "pickup_group", "shutdown_grace", "disk_threads",
                            "pickup", "dns", "delivery", "smtp", "log"]
     static let tables: [String: [String]] = [
         "pickup": ["dot_stuffed", "scan_interval", "memory_budget"],

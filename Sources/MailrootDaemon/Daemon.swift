@@ -11,7 +11,8 @@
 //   given to the user (pickup/ to the pickup group); (3) the TLS files are read and every SMTP
 //   and metrics socket is bound; (4) privileges are dropped; (5) the queue is recovered and the
 //   services are built. Services are listed in dependency order: delivery first, then pickup,
-//   the SMTP listener last (the metrics endpoint, when on, before all of them). ServiceGroup
+//   the SMTP listener last (the metrics endpoint, when on, before all of them, and the disk
+//   thread pool of `disk_threads` before that, so it is the last to stop). ServiceGroup
 //   stops them in reverse order, so on SIGTERM the listener closes its sockets (open sessions
 //   get 421 4.3.2) and pickup stops taking files before delivery stops, which lets deliveries
 //   in progress finish for up to `shutdown_grace`. Both doors feed the same queue and hand each
@@ -121,7 +122,11 @@ public func buildDaemon(configuration: MailrootConfiguration, configurationPath:
     // 5. Recovery, then the services. Delivery starts on each batch of recovered messages as
     //    it is read (100,000 queued: the first delivery does not wait for the last file);
     //    pickup and the listener start only once recovery is complete.
-    let queue = Queue(configuration: QueueConfiguration(directory: folders.queue), logger: logger)
+    // The queue, pickup, drop and badmail wait on the disk in a pool of their own: NIO's shared
+    // pool has one thread per core, and every fsync would hold one of them (BENCHMARKS.md, finding 14).
+    let disk = NIOThreadPool(numberOfThreads: configuration.diskThreads)
+    disk.start()
+    let queue = Queue(configuration: QueueConfiguration(directory: folders.queue), logger: logger, threadPool: disk)
     try await queue.lock()
     // The queue lock is held and nothing is delivering yet, so no drop file is being written.
     if let removed = try? removeLeftoverDropFiles(in: folders.drop), removed > 0 {
@@ -130,8 +135,8 @@ public func buildDaemon(configuration: MailrootConfiguration, configurationPath:
     let badmail = Badmail(directory: folders.badmail)
     var outbound = deliveryConfiguration(configuration, folders: folders)
     outbound.selfAddresses = selfAddresses(of: listener.map { $0.listen + $0.submission + $0.submissions } ?? [])
-    let delivery = DeliveryScheduler(configuration: outbound,
-                                     queue: queue, badmail: badmail, resolver: resolver, logger: logger)
+    let delivery = DeliveryScheduler(configuration: outbound, queue: queue, badmail: badmail, resolver: resolver,
+                                     threadPool: disk, logger: logger)
     let recovered = try await queue.recover { batch in
         for entry in batch { await delivery.submit(entry) }
     }
@@ -144,7 +149,7 @@ public func buildDaemon(configuration: MailrootConfiguration, configurationPath:
     pickupConfiguration.scanInterval = configuration.pickup.scanInterval
     pickupConfiguration.memoryBudget = configuration.pickup.memoryBudget
     let pickup = PickupWatcher(configuration: pickupConfiguration, queue: queue, badmail: badmail, logger: logger,
-                               onQueued: { entry in await delivery.submit(entry) })
+                               threadPool: disk, onQueued: { entry in await delivery.submit(entry) })
 
     // After delivery in the list, so it stops before delivery does (ControlServer.swift).
     let control = ControlServer(path: folders.controlSocket, logger: logger,
@@ -166,6 +171,8 @@ public func buildDaemon(configuration: MailrootConfiguration, configurationPath:
                                                          health: health, logger: logger, bound: metricsSocket)), at: 0)
     }
 
+    // First of all, so it is shut down only after every service that hands it work has stopped.
+    services.insert(.init(service: DiskThreadPoolService(pool: disk)), at: 0)
     services.append(.init(service: ConfigurationReloader(path: configurationPath, started: configuration, folders: folders,
                                                          server: server, delivery: delivery, resolver: resolver, logger: logger,
                                                          logLevelPinned: logLevelPinned)))
@@ -206,4 +213,15 @@ func deliveryConfiguration(_ configuration: MailrootConfiguration, folders: Mail
 /// threads start. See Serve.swift for why the daemon wants this.
 public func limitMallocArenas(_ count: Int32) {
     _ = mailroot_limit_malloc_arenas(count)
+}
+
+/// The disk thread pool's lifetime as a service: it runs until the group shuts down, then stops
+/// the pool's threads once the work already handed to them is done.
+struct DiskThreadPoolService: Service {
+    let pool: NIOThreadPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await pool.shutdownGracefully()
+    }
 }
