@@ -29,7 +29,7 @@ def main():
     try:
         for count in counts:
             rounds = 1 if count == max(counts) and len(counts) > 1 and not b.TINY else b.ROUNDS
-            measured, _ = measure(world, count, ["mailroot"], modes, rounds)
+            measured, _ = measure(world, count, [("mailroot", mode) for mode in modes], rounds)
             for mode in modes:
                 results[(count, mode)] = measured[("mailroot", mode)]
     finally:

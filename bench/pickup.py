@@ -10,6 +10,7 @@ pointing at smtp-sink on four 127.0.x.y addresses); messages/second from the fir
   postfix backlog   maildrop filled by `sendmail` while Postfix was stopped; timed from `postfix start`
 
 Usage: pickup.py [--tiny] [--count N] [--sides mailroot,postfix] [--modes live,backlog]
+                 [--pairs mailroot:live,postfix:backlog]
 Prints one table (median with min-max over the rounds) and the mailroot/Postfix ratio against
 the faster Postfix mode.
 """
@@ -145,19 +146,18 @@ def postfix_run(world, plan, mode):
         b.cleanup_workdir(directory) if os.environ.get("BENCH_KEEP") != "1" else None
 
 
-def measure(world, count, sides, modes, rounds):
-    """{(side, mode): [messages/s per round]} with the sides alternating within each round."""
+def measure(world, count, runs, rounds):
+    """{(side, mode): [messages/s per round]}, each round running `runs` ((side, mode) pairs) in order."""
     plan = b.message_plan(count, PLAN_DOMAINS)
-    results = {(s, m): [] for s in sides for m in modes}
+    results = {run: [] for run in runs}
     peaks = []
     for round_number in range(1, rounds + 1):
-        for mode in modes:
-            for side in sides:
-                rate, peak = (mailroot_run if side == "mailroot" else postfix_run)(world, plan, mode)
-                results[(side, mode)].append(rate)
-                if peak:
-                    peaks.append(peak)
-                b.log(f"round {round_number}: {side} {mode} {count} messages: {rate:,.0f}/s")
+        for side, mode in runs:
+            rate, peak = (mailroot_run if side == "mailroot" else postfix_run)(world, plan, mode)
+            results[(side, mode)].append(rate)
+            if peak:
+                peaks.append(peak)
+            b.log(f"round {round_number}: {side} {mode} {count} messages: {rate:,.0f}/s")
     return results, peaks
 
 
@@ -168,24 +168,33 @@ def main():
     parser.add_argument("--sides", default="mailroot,postfix")
     parser.add_argument("--modes", default="live,backlog")
     parser.add_argument("--domains", type=int, default=DOMAINS, help="spread over this many of the 100 domains")
+    parser.add_argument("--pairs", help="only these side:mode runs, in this order each round "
+                                        "(e.g. mailroot:live,postfix:backlog); overrides --sides and --modes")
     args = parser.parse_args()
     sides, modes = args.sides.split(","), args.modes.split(",")
+    runs = [(side, mode) for mode in modes for side in sides]  # the sides alternate within each mode
+    if args.pairs:
+        runs = [tuple(pair.split(":", 1)) for pair in args.pairs.split(",")]
+        if any(side not in ("mailroot", "postfix") or mode not in ("live", "backlog") for side, mode in runs):
+            parser.error("--pairs: each pair is mailroot|postfix:live|backlog")
     global PLAN_DOMAINS
     PLAN_DOMAINS = args.domains
     world = World("pickup")
     try:
-        results, peaks = measure(world, args.count, sides, modes, b.ROUNDS)
+        results, peaks = measure(world, args.count, runs, b.ROUNDS)
     finally:
         world.close()
-    rows = [[side, mode, b.fmt(results[(side, mode)])] for side in sides for mode in modes]
+    rows = [[side, mode, b.fmt(results[(side, mode)])] for side, mode in sorted(runs)]
     b.print_table(f"Figure 1: pickup throughput, {args.count:,} messages of 2-20 KiB to {PLAN_DOMAINS} domains, "
                   f"{b.ROUNDS} round(s), messages/s median (min-max)", ["side", "mode", "messages/s"], rows)
     if PLAN_DOMAINS != DOMAINS:
         print(f"(messages spread over {PLAN_DOMAINS} domains only)")
-    if "mailroot" in sides and "postfix" in sides:
-        best_postfix = max((results[("postfix", m)] for m in modes), key=lambda v: sorted(v)[len(v) // 2])
-        for mode in modes:
-            print(f"ratio mailroot {mode} / faster Postfix mode: {b.ratio(results[('mailroot', mode)], best_postfix)}")
+    postfix_modes = [mode for side, mode in runs if side == "postfix"]
+    mailroot_modes = [mode for side, mode in runs if side == "mailroot"]
+    if postfix_modes and mailroot_modes:
+        best_postfix = max((results[("postfix", m)] for m in postfix_modes), key=lambda v: sorted(v)[len(v) // 2])
+        for mode in mailroot_modes:
+            print(f"ratio mailroot {mode} / faster Postfix mode measured: {b.ratio(results[('mailroot', mode)], best_postfix)}")
     if peaks:
         print(f"mailroot peak RSS: {max(peaks) / 1024:.0f} MiB")
     b.save_results(f"pickup-{args.count}", {"count": args.count,
