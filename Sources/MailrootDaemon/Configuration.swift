@@ -50,8 +50,7 @@ public struct MailrootConfiguration: Sendable, Equatable {
     /// `disk_threads`: threads that wait on the disk for the queue, pickup, drop and badmail.
     /// An fsync holds its thread without using a core, so more threads than cores lets the disk
     /// take several commits at once (BENCHMARKS.md, finding 14).
-    public var diskThreads: Int = MailrootConfiguration.defaultDiskThreads
-    public static let defaultDiskThreads = 4
+    public var diskThreads: Int = 4
     public var pickup = Pickup()
     public var dns: DNS
     public var delivery = Delivery()
