@@ -13,9 +13,11 @@ benchmark never collides with the test suite (127.0.9.x, 127.0.40-99.x) or with 
 Environment: MAILROOT_BIN (binary to test; otherwise a release build of this checkout),
 BENCH_TINY=1 or --tiny (about 200 messages, one round: a check that the scripts still work),
 BENCH_ROUNDS (rounds per side), BENCH_RESULTS (a directory for the JSON results),
-BENCH_KEEP=1 (keep the work directory for inspection), BENCH_QUIET (seconds of quiet before each
-timed run, see quiet_disk; 61 unless tiny).
+BENCH_KEEP=1 (keep the work directory for inspection), BENCH_FRESH_FS=0 (run figures 1 and 2 in
+the work directory instead of on a fresh file system each, see FreshFilesystem), BENCH_FS_MIB (size
+of that file system), BENCH_QUIET (seconds of quiet before each timed run, see quiet_disk).
 """
+import atexit
 import json
 import os
 import random
@@ -45,21 +47,102 @@ def scaled(full, tiny):
     return tiny if TINY else full
 
 
-QUIET_SECONDS = float(os.environ.get("BENCH_QUIET", "0" if TINY else "61"))
+FRESH_FS = os.environ.get("BENCH_FRESH_FS", "1") != "0"
+QUIET_SECONDS = float(os.environ.get("BENCH_QUIET", "0" if TINY else ("5" if FRESH_FS else "61")))
 
 
 def quiet_disk():
-    """Called right before each timed run of figures 1 and 2, on either side. This machine's ext4
-    has no journal, and there every file creation skips the inodes deleted in the last 60 seconds
-    (300 more while their inode-table block is not yet written back), reading each one's block to
-    find out (BENCHMARKS.md, finding 4). A run that starts right after another has deleted 10,000
-    or 20,000 files therefore pays for its predecessor's deletions, which made each figure depend
-    on which run came before it. After `sync` and 61 s none of them counts any more, so every run,
-    mailroot's and Postfix's alike, starts from the same state of the disk."""
+    """Called right before each timed run of figures 1 and 2, on either side: `sync`, then a few
+    seconds for the host to finish writing back what came before. On a fresh file system
+    (FreshFilesystem) that is all a run needs. Without one (BENCH_FRESH_FS=0) the default is 61 s:
+    this machine's ext4 has no journal, and there every file creation skips the inodes deleted in
+    the last 60 seconds, and in the last 360 s while their inode-table block is dirty, reading each
+    one's block to find out (BENCHMARKS.md, findings 4 and 15). Even 61 s does not cover the
+    second case, which is why the figures now run on fresh file systems."""
     if QUIET_SECONDS <= 0:
         return
     os.sync()
     time.sleep(QUIET_SECONDS)
+
+
+class FreshFilesystem:
+    """A file system made the same way for every timed run, so that no run pays for the deletions
+    of the runs before it (BENCHMARKS.md, finding 15): ext4 without a journal, like this machine's
+    root, on a loop device over an image file in /var/tmp. `fresh()` copies a pristine image,
+    made once by mkfs, over the device and mounts it.
+
+    Durability is the same as on the host's file system: the loop device does direct I/O, so a
+    write reaches the image file without a second page cache, and fsync on a file in it flushes
+    the host disk. The image is written in full once at the start (and never discarded: mounted
+    with nodiscard), so no write during a run allocates blocks in the host file system."""
+
+    def __init__(self, size_mib=None):
+        self.size_mib = size_mib or int(os.environ.get("BENCH_FS_MIB", "512" if TINY else "8192"))
+        self.base = tempfile.mkdtemp(prefix="mailroot-bench-fs-", dir="/var/tmp")
+        self.template = os.path.join(self.base, "template.img")
+        self.image = os.path.join(self.base, "disk.img")
+        self.mountpoint = os.path.join(self.base, "mnt")
+        self.device = None
+        self.mounted = False
+        os.chmod(self.base, 0o755)  # Postfix's daemons run as `postfix` and must reach their queue.
+        os.makedirs(self.mountpoint)
+        atexit.register(self.close)
+        try:
+            command(["mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E", "nodiscard,lazy_itable_init=0",
+                     "-m", "0", self.template, f"{self.size_mib}M"])
+            command(["dd", "if=/dev/zero", f"of={self.image}", "bs=64M", f"count={self.size_mib // 64}",
+                     "oflag=direct", "status=none"])
+            self.device = command(["losetup", "--find", "--show", "--direct-io=on", self.image]).strip()
+            dio = read(f"/sys/block/{os.path.basename(self.device)}/loop/dio").strip()
+            if dio != "1":
+                raise RuntimeError(f"{self.device} does not do direct I/O (loop/dio = {dio!r})")
+        except Exception:
+            self.close()
+            raise
+        log(f"fresh file systems: {self.size_mib} MiB ext4 (no journal) on {self.device}, direct I/O")
+
+    def fresh(self):
+        """Unmounts the previous file system, puts a pristine one in its place and mounts it;
+        returns the mount point (mode 755, so that Postfix's daemons can reach their queue)."""
+        self._unmount()
+        command(["dd", f"if={self.template}", f"of={self.device}", "bs=64M", "iflag=direct", "oflag=direct",
+                 "status=none"])
+        command(["mount", "-t", "ext4", "-o", "nodiscard", self.device, self.mountpoint])
+        self.mounted = True
+        os.chmod(self.mountpoint, 0o755)
+        os.sync()
+        return self.mountpoint
+
+    def _unmount(self):
+        if self.mounted:
+            # A daemon that has just stopped may leave a child closing its files for a moment.
+            wait_for(lambda: subprocess.run(["umount", self.mountpoint], capture_output=True).returncode == 0,
+                     30, f"umount {self.mountpoint}")
+            self.mounted = False
+
+    def close(self):
+        try:
+            self._unmount()
+        finally:
+            if self.device:
+                subprocess.run(["losetup", "-d", self.device], capture_output=True)
+                self.device = None
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+def fresh_filesystem():
+    """A FreshFilesystem, or None when BENCH_FRESH_FS=0. In tiny mode (a check that the scripts
+    still work) a machine without loop devices falls back to the work directory, and says so."""
+    if not FRESH_FS:
+        return None
+    try:
+        return FreshFilesystem()
+    except Exception as error:
+        if not TINY:
+            sys.exit(f"bench: cannot make a fresh file system ({error}); BENCH_FRESH_FS=0 runs in the work "
+                     "directory instead, with 61 s of quiet before each timed run (see BENCHMARKS.md)")
+        log(f"no fresh file system ({error}): tiny mode runs in the work directory")
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,6 +564,14 @@ def write_pickup_file(pickup, index, sender, recipient, body):
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
+
+
+def command(arguments):
+    """Runs a set-up command; its standard output, or an error with what it printed."""
+    run = subprocess.run(arguments, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(arguments)} failed ({run.returncode}): {run.stdout}{run.stderr}".strip())
+    return run.stdout
 
 
 def read(path):

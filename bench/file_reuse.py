@@ -5,7 +5,8 @@ and later deleted, against writing each new message over the file of one deliver
 queue's spare files). One thread, files of 11 KiB, each written and fsynced, renamed into msg/, and
 retired 50 files later (deleted, or renamed back into tmp/ as a spare); msg/ fsynced every 8 files.
 Files per second and CPU (user + system) per file, alternating the two ways for several rounds.
-Written in the work directory's file system (the one the figures use). No MTA is involved.
+Each run on a fresh file system, like the figures' timed runs (benchlib.FreshFilesystem). No MTA
+is involved.
 
 Usage: file_reuse.py [--tiny] [--files N]
 """
@@ -68,17 +69,21 @@ def main():
     parser.add_argument("--files", type=int, default=b.scaled(15_000, 200))
     args = parser.parse_args()
     data = os.urandom(11 * 1024)
-    directory = b.workdir("file-reuse")
+    disk = b.fresh_filesystem()
+    workdir = b.workdir("file-reuse")
     results = {"create and delete": [], "rewrite a spare": []}
     try:
         for _ in range(b.ROUNDS):
             for label, reuse in (("create and delete", False), ("rewrite a spare", True)):
+                directory = os.path.join(disk.fresh() if disk else workdir, "reuse")
                 b.quiet_disk()
                 rate, cpu = run(directory, args.files, reuse, data)
                 results[label].append(rate)
                 b.log(f"{label}: {rate:,.0f} files/s, {cpu:,.0f} us CPU per file")
     finally:
-        b.cleanup_workdir(directory)
+        if disk:
+            disk.close()
+        b.cleanup_workdir(workdir)
     b.print_table(f"File reuse: {args.files:,} queue-like files of 11 KiB, one thread, {b.ROUNDS} round(s), "
                   "files/s median (min-max)", ["way", "files/s"], [[k, b.fmt(v)] for k, v in results.items()])
     print(f"ratio rewrite / create: {b.ratio(results['rewrite a spare'], results['create and delete'])}")

@@ -43,10 +43,21 @@ class World:
         self.transport = {f"d{i}.bench": f"{self.mx_addresses[i % 4]}:25" for i in range(DOMAINS)}
         self.dns = b.Dnsmasq(self.directory, mx, hosts)
         self.sink = b.Sink(self.mx_addresses)
+        self.disk = b.fresh_filesystem()
         self.runs = 0
 
     def run_directory(self, label):
+        """Where one timed run keeps its MTA (spool, queue, logs): a fresh file system each time
+        (benchlib.FreshFilesystem), or the work directory with BENCH_FRESH_FS=0."""
         self.runs += 1
+        path = os.path.join(self.disk.fresh() if self.disk else self.directory, f"{self.runs:02d}-{label}")
+        os.makedirs(path)
+        os.chmod(path, 0o755)
+        return path
+
+    def scratch_directory(self, label):
+        """For the harness's own files (Postfix's message files to feed sendmail): the work
+        directory, so that only the MTA's files are on the fresh file system."""
         path = os.path.join(self.directory, f"{self.runs:02d}-{label}")
         os.makedirs(path)
         os.chmod(path, 0o755)
@@ -55,6 +66,8 @@ class World:
     def close(self):
         self.sink.stop()
         self.dns.stop()
+        if self.disk:
+            self.disk.close()
         b.cleanup_workdir(self.directory)
 
 
@@ -62,8 +75,8 @@ def settle():
     """A backlog is what piled up while the MTA was down, so its newest file is not seconds old.
     mailroot's start-up scan leaves files younger than its settle time (2 s) for a later scan, in
     case their writer is still writing, which would charge up to 2 s of waiting to a run that
-    starts right after the last file was written. Both sides wait the same, and then the quiet
-    period that every timed run starts with (benchlib.quiet_disk)."""
+    starts right after the last file was written. Both sides wait the same, and then the few
+    seconds of quiet that every timed run starts with (benchlib.quiet_disk)."""
     time.sleep(2.5)
     b.quiet_disk()
 
@@ -117,8 +130,7 @@ def postfix_run(world, plan, mode):
     directory = world.run_directory(f"postfix-{mode}")
     postfix = b.Postfix(directory, world.transport)
     base = world.sink.total
-    messages = os.path.join(directory, "messages")
-    os.makedirs(messages)
+    messages = world.scratch_directory("postfix-messages")
     files = []
     for index, recipient, size in plan:
         path = os.path.join(messages, f"{index}.eml")
@@ -144,6 +156,7 @@ def postfix_run(world, plan, mode):
     finally:
         postfix.stop()
         b.cleanup_workdir(directory) if os.environ.get("BENCH_KEEP") != "1" else None
+        b.cleanup_workdir(messages) if os.environ.get("BENCH_KEEP") != "1" else None
 
 
 def measure(world, count, runs, rounds):
