@@ -38,6 +38,8 @@ let package = Package(
         // Row 1: protocols on paper.
         .target(name: "SMTPProtocol", dependencies: ["MailMessage", nio]),
         .target(name: "DNSResolver", dependencies: [nio, nioPosix, metrics]),
+        .target(name: "DKIM", dependencies: ["MailMessage", .product(name: "Crypto", package: "swift-crypto"),
+                                             .product(name: "_CryptoExtras", package: "swift-crypto")]),
         // Row 2: the queue, one SMTP conversation, delivery reports.
         .target(name: "MailQueue", dependencies: ["MailMessage", "SafeIO", logging, nio, nioPosix]),
         .target(name: "SMTPClient", dependencies: ["SMTPProtocol", "MailMessage", nio, nioPosix, nioSSL, logging]),
@@ -48,19 +50,19 @@ let package = Package(
                                                   .product(name: "Crypto", package: "swift-crypto"),
                                                   .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(name: "Delivery", dependencies: [
-            "MailQueue", "SMTPClient", "DNSResolver", "Bounce", "SMTPProtocol", "MailMessage", "SafeIO",
+            "MailQueue", "SMTPClient", "DNSResolver", "Bounce", "SMTPProtocol", "MailMessage", "SafeIO", "DKIM",
             logging, lifecycle, collections, nio, nioPosix, metrics,
         ]),
         // Row 4: the daemon assembled from a config file.
         .target(name: "MailrootDaemon", dependencies: [
-            "Pickup", "Delivery", "MailQueue", "DNSResolver", "SMTPClient", "SMTPServer", "MailMessage", "SafeIO",
+            "Pickup", "Delivery", "MailQueue", "DNSResolver", "SMTPClient", "SMTPServer", "MailMessage", "SafeIO", "DKIM",
             "CLinuxShims", logging, lifecycle, nio, nioPosix, .product(name: "TOMLKit", package: "TOMLKit"),
             metrics, .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Row 5: commands; top: the executable.
         .target(name: "MailrootCommands", dependencies: [
-            "MailrootDaemon", "MailQueue", "Pickup", "MailMessage", "SafeIO", "DNSResolver", logging, lifecycle, nio,
+            "MailrootDaemon", "MailQueue", "Pickup", "MailMessage", "SafeIO", "DNSResolver", "DKIM", logging, lifecycle, nio,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mailroot", dependencies: ["MailrootCommands"]),
@@ -75,10 +77,12 @@ let package = Package(
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "SMTPProtocol", "MailMessage", "MailrootTestSupport", nio, nioPosix, logging]),
         .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTPProtocol", "MailMessage", "MailrootTestSupport", nio, nioPosix, logging, lifecycle]),
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MailMessage"]),
+        .testTarget(name: "DKIMTests", dependencies: ["DKIM", "MailMessage", "MailrootTestSupport",
+                                                      .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "PickupTests", dependencies: ["Pickup", "MailQueue", "MailMessage", "SafeIO", logging]),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "MailQueue", "MailMessage", "SMTPProtocol", "DNSResolver", "MailrootTestSupport", logging, nio, nioPosix]),
-        .testTarget(name: "MailrootDaemonTests", dependencies: ["MailrootDaemon", nio]),
-        .testTarget(name: "ScenarioTests", dependencies: ["MailrootTestSupport", "MailMessage"]),
+        .testTarget(name: "MailrootDaemonTests", dependencies: ["MailrootDaemon", "MailrootTestSupport", nio]),
+        .testTarget(name: "ScenarioTests", dependencies: ["MailrootTestSupport", "MailMessage", "DKIM"]),
         .testTarget(name: "SendmailTests", dependencies: ["MailrootCommands", "MailrootTestSupport", "MailMessage", "Pickup"]),
         .testTarget(name: "QueueCommandTests", dependencies: ["MailrootCommands", "MailQueue", "MailMessage", "MailrootTestSupport", logging]),
     ]

@@ -26,7 +26,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import aiosmtpd, dkim' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd dkimpy
+# PyNaCl is what dkimpy verifies Ed25519 signatures with (RFC 8463).
+if ! python3 -c 'import aiosmtpd, dkim, nacl.signing' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd dkimpy pynacl
 fi
-echo "install-peers: dnsmasq, postfix (smtp-sink/smtp-source), swaks, openssl, aiosmtpd, dkimpy present"
+echo "install-peers: dnsmasq, postfix (smtp-sink/smtp-source), swaks, openssl, aiosmtpd, dkimpy, pynacl present"

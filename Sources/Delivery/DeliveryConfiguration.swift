@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DKIM
 import NIOCore
 import SMTPClient
 
@@ -27,6 +28,8 @@ public struct DeliveryConfiguration: Sendable {
     public var smtp: SMTPClientConfiguration
     /// On SIGTERM, how long deliveries in progress may take to finish before the daemon exits anyway.
     public var shutdownGrace: Duration = .seconds(10)
+    /// Mail whose author (`From:`) is in one of these domains is DKIM-signed when it leaves over SMTP.
+    public var dkimSigners: [DKIMSigner] = []
 
     public init(hostname: String, localDomains: Set<String>, dropDirectory: String, smtp: SMTPClientConfiguration) {
         self.hostname = hostname.lowercased()

@@ -4,7 +4,8 @@ import Foundation
 extension DeliveryScheduler {
     /// The settings a reload (SIGHUP) changes while mail keeps flowing: the retry schedule and
     /// expiry (from the next outcome on), the connection limits and the connection cache time (from the next worker started;
-    /// running ones finish their item), the local domains and the shutdown grace. The SMTP
+    /// running ones finish their item), the local domains, the shutdown grace and the DKIM signers
+    /// (keys read again by the reload; from the next delivery on). The SMTP
     /// client's own settings (port, timeouts, TLS, recipients per transaction) stay as they were
     /// at start: its sessions hold them, so they need a restart.
     public func reconfigure(_ new: DeliveryConfiguration) {
@@ -16,6 +17,8 @@ extension DeliveryScheduler {
         updated.connectionCacheTime = new.connectionCacheTime
         updated.localDomains = new.localDomains
         updated.shutdownGrace = new.shutdownGrace
+        updated.dkimSigners = new.dkimSigners
+        dkimSigning?.replace(new.dkimSigners)
         configuration = updated
         outcomes = OutcomeRecorder(configuration: updated, queue: outcomes.queue, badmail: outcomes.badmail,
                                    threadPool: outcomes.threadPool, logger: outcomes.logger)

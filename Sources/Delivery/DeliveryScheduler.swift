@@ -40,6 +40,8 @@ public actor DeliveryScheduler: Service {
     let logger: Logger
     private let remoteCourier: any Courier
     private let localCourier: any Courier
+    /// The SMTP courier's signers, which a reload replaces (nil with couriers a test chose).
+    let dkimSigning: DKIMSigning?
 
     private var dueHeap = Heap<DueEntry>()
     /// The time each waiting message is due; heap entries that disagree are stale and skipped.
@@ -73,22 +75,31 @@ public actor DeliveryScheduler: Service {
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 threadPool: NIOThreadPool = .singleton, logger: Logger) {
         let planner = RoutePlanner(resolver: resolver, hostname: configuration.hostname)
+        let signing = DKIMSigning(configuration.dkimSigners)
         self.init(configuration: configuration, queue: queue, badmail: badmail,
                   remoteCourier: SMTPCourier(configuration: configuration, planner: planner, resolver: resolver,
-                                             eventLoopGroup: eventLoopGroup, logger: logger),
+                                             eventLoopGroup: eventLoopGroup, signing: signing, logger: logger),
                   localCourier: DropCourier(directory: configuration.dropDirectory, threadPool: threadPool),
-                  threadPool: threadPool, logger: logger)
+                  dkimSigning: signing, threadPool: threadPool, logger: logger)
     }
 
     /// With couriers of the caller's choosing (tests script them).
     public init(configuration: DeliveryConfiguration, queue: Queue, badmail: Badmail,
                 remoteCourier: any Courier, localCourier: any Courier,
                 threadPool: NIOThreadPool = .singleton, logger: Logger) {
+        self.init(configuration: configuration, queue: queue, badmail: badmail, remoteCourier: remoteCourier,
+                  localCourier: localCourier, dkimSigning: nil, threadPool: threadPool, logger: logger)
+    }
+
+    init(configuration: DeliveryConfiguration, queue: Queue, badmail: Badmail,
+         remoteCourier: any Courier, localCourier: any Courier, dkimSigning: DKIMSigning?,
+         threadPool: NIOThreadPool, logger: Logger) {
         self.configuration = configuration
         self.queue = queue
         self.logger = logger
         self.remoteCourier = remoteCourier
         self.localCourier = localCourier
+        self.dkimSigning = dkimSigning
         self.outcomes = OutcomeRecorder(configuration: configuration, queue: queue, badmail: badmail,
                                         threadPool: threadPool, logger: logger)
     }

@@ -16,6 +16,7 @@ struct SMTPCourier: Courier {
     let planner: RoutePlanner
     let resolver: MXResolver
     let eventLoopGroup: any EventLoopGroup
+    let signing: DKIMSigning
     let logger: Logger
 
     func makeSession(domain: String) -> any CourierSession {
@@ -35,16 +36,31 @@ final class SMTPDomainSession: CourierSession {
     }
 
     func deliver(_ work: DeliveryWork) async -> CourierReport {
+        let prefix = await signaturePrefix(for: work)
         if let connection {
             // Reuse: the previous transaction ended cleanly; a dead connection costs one RSET.
             do {
                 try await connection.reset()
-                if let report = await transact(work, on: connection) { return report }
+                if let report = await transact(work, prefix: prefix, on: connection) { return report }
             } catch {}
             await connection.quit()
             self.connection = nil
         }
-        return await deliverOverNewConnection(work)
+        return await deliverOverNewConnection(work, prefix: prefix)
+    }
+
+    /// The DKIM signature to send in front of the message, if its author's domain signs. A
+    /// message that should be signed but cannot be goes unsigned, with a warning: withholding
+    /// it would not make it any more authentic.
+    private func signaturePrefix(for work: DeliveryWork) async -> [UInt8] {
+        do {
+            guard let signed = try await courier.signing.signatureField(for: work.entry.message) else { return [] }
+            courier.logger.info("\(work.entry.id): DKIM-Signature added (d=\(signed.signer.domain), s=\(signed.signer.selector))")
+            return signed.field
+        } catch {
+            courier.logger.warning("\(work.entry.id): sent without a DKIM signature: \(error)")
+            return []
+        }
     }
 
     func close() async {
@@ -52,7 +68,7 @@ final class SMTPDomainSession: CourierSession {
         connection = nil
     }
 
-    private func deliverOverNewConnection(_ work: DeliveryWork) async -> CourierReport {
+    private func deliverOverNewConnection(_ work: DeliveryWork, prefix: [UInt8]) async -> CourierReport {
         let exchangers: [MailExchanger]
         switch await courier.planner.mailExchangers(for: domain) {
         case .success(let hosts): exchangers = hosts
@@ -95,7 +111,7 @@ final class SMTPDomainSession: CourierSession {
                     continue
                 }
                 relay = hostLabel
-                if let report = await transact(work, on: connection) {
+                if let report = await transact(work, prefix: prefix, on: connection) {
                     self.connection = connection
                     return report
                 }
@@ -142,7 +158,7 @@ final class SMTPDomainSession: CourierSession {
 
     /// Runs the transactions for `work` (in chunks of at most maxRecipientsPerTransaction).
     /// Returns nil when a fresh connection broke before any reply, so the caller tries the next host.
-    private func transact(_ work: DeliveryWork, on connection: SMTPConnection) async -> CourierReport? {
+    private func transact(_ work: DeliveryWork, prefix: [UInt8], on connection: SMTPConnection) async -> CourierReport? {
         var results: [Int: RecipientResult] = [:]
         let chunkSize = max(1, courier.configuration.maxRecipientsPerTransaction)
         let indices = work.recipientIndices
@@ -152,7 +168,8 @@ final class SMTPDomainSession: CourierSession {
                 sender: work.entry.envelope.sender,
                 recipients: chunk.map { work.entry.recipients[$0].recipient },
                 message: work.entry.message,
-                envelopeID: work.entry.envelope.envelopeID)
+                envelopeID: work.entry.envelope.envelopeID,
+                prefix: prefix)
             do {
                 let outcome = try await connection.send(transaction)
                 for (position, index) in chunk.enumerated() {

@@ -12,7 +12,8 @@ struct Check: AsyncParsableCommand {
         value (defaults included; secrets as ***). Then checks that the folders under the root \
         are directories the current user can use (queue/ private to its owner, pickup/ \
         writable) and that each DNS server answers an MX query within dns.timeout. Lines start \
-        with ok, warning or error; the exit status is 1 if there is any error. Run it as the \
+        with ok, warning or error; the exit status is 1 if there is any error. For each \
+        [[dkim]] domain it prints the TXT record to publish. Run it as the \
         user serve runs as. Safe while serve runs: it changes nothing.
         """)
 
@@ -30,6 +31,7 @@ struct Check: AsyncParsableCommand {
         print("")
         var findings = CheckFolders.run(MailrootFolders(root: configuration.rootPath), configuration: configuration)
         findings += await CheckDNS.run(configuration)
+        findings += CheckSettings.dkimRecords(configuration)
         for finding in findings { print("\(finding.level.rawValue): \(terminalSafe(finding.text))") }
         let errors = findings.filter { $0.level == .error }
         if errors.isEmpty {

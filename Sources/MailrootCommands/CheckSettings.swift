@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DKIM
 import MailrootDaemon
 
 /// The effective configuration as `key = value` lines in TOML syntax, every key present (the
@@ -57,6 +58,10 @@ enum CheckSettings {
             ("smtp.received_authenticated_user", "\(s.receivedAuthenticatedUser)"),
             ("log.level", quoted(c.log.level.rawValue)),
             ("log.format", quoted(c.log.format.rawValue)),
+            // Paths only: the key itself is never printed.
+            ("dkim", list(c.dkim.map {
+                "{ domain = \(quoted($0.domain)), selector = \(quoted($0.selector)), private_key = \(quoted($0.privateKeyPath)) }"
+            })),
         ]
         settings += unlisted(c, shown: Set(settings.map(\.0)))
         // Keys found by reflection join their own table (the sort is stable).
@@ -67,6 +72,15 @@ enum CheckSettings {
         }
         settings = settings.enumerated().sorted { (table($0.element.0), $0.offset) < (table($1.element.0), $1.offset) }.map(\.element)
         return settings.map { key, value in "\(key) = \(isSecret(key) ? "***" : value)" }
+    }
+
+    /// For each `[[dkim]]` domain, the TXT record its selector must publish (the public half of
+    /// the key, which `check` has just read like `serve` would).
+    static func dkimRecords(_ configuration: MailrootConfiguration) -> [CheckFinding] {
+        configuration.dkim.map { entry in
+            CheckFinding(level: .ok, text: "dkim: mail from \(entry.domain) is signed with \(entry.key.algorithm.rawValue) "
+                + "(selector \(entry.selector)); publish this TXT record at \(entry.recordName): \"\(entry.key.dnsRecord)\"")
+        }
     }
 
     /// Settings added to `MailrootConfiguration` after this list was written, found by

@@ -57,6 +57,8 @@ public struct MailrootConfiguration: Sendable, Equatable {
     /// `[smtp]`: the listener (ConfigurationSMTP.swift).
     public var smtp = SMTP()
     public var log = Log()
+    /// `[[dkim]]`: the author domains whose outgoing mail is signed (ConfigurationDKIM.swift).
+    public var dkim: [DKIMDomain] = []
 
     public init(rootPath: String, hostname: String, dns: DNS) {
         self.rootPath = rootPath

@@ -29,6 +29,7 @@ extension MailrootConfiguration {
         if let table = try top["delivery"]?.table() { try configuration.delivery.read(table) }
         if let table = try top["smtp"]?.table() { try configuration.smtp.read(table, workingDirectory: environment.workingDirectory) }
         if let table = try top["log"]?.table() { try configuration.log.read(table) }
+        if let value = top["dkim"] { configuration.dkim = try readDKIM(value, workingDirectory: environment.workingDirectory) }
         try configuration.checkMetricsListen(top["metrics_listen"])
         return configuration
     }

@@ -45,6 +45,7 @@ struct ConfigurationChanges: Equatable {
         Setting("delivery.max_connections_per_domain", \.delivery.maxConnectionsPerDomain),
         Setting("delivery.connection_cache_time", \.delivery.connectionCacheTime),
         Setting("log.level", \.log.level),
+        Setting("dkim", \.dkim),
     ]
 
     /// Kept at their running values until a restart.

@@ -5,7 +5,7 @@
 enum ConfigurationSchema {
     static let topLevel = ["root", "hostname", "local_domains", "max_message_size", "max_received_headers",
                            "metrics_listen", "user", "pickup_group", "shutdown_grace", "disk_threads",
-                           "pickup", "dns", "delivery", "smtp", "log"]
+                           "pickup", "dns", "delivery", "smtp", "log", "dkim"]
     static let tables: [String: [String]] = [
         "pickup": ["dot_stuffed", "scan_interval", "memory_budget"],
         "dns": ["servers", "timeout"],
@@ -16,6 +16,7 @@ enum ConfigurationSchema {
                  "max_connections_per_ip", "idle_timeout", "submission", "submissions", "users",
                  "received_authenticated_user"],
         "log": ["level", "format"],
+        "dkim": ["domain", "selector", "private_key"],
     ]
 
     /// Keys people write out of habit from other MTAs, with where the setting really lives.

@@ -206,6 +206,7 @@ func deliveryConfiguration(_ configuration: MailrootConfiguration, folders: Mail
     delivery.connectionCacheTime = configuration.delivery.connectionCacheTime
     delivery.maxRecipientsPerTransaction = configuration.delivery.maxRecipientsPerTransaction
     delivery.shutdownGrace = configuration.shutdownGrace
+    delivery.dkimSigners = configuration.dkim.map(\.signer)
     return delivery
 }
 

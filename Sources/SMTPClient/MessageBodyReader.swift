@@ -12,11 +12,11 @@ import NIOPosix
 
 /// Reads a `StoredMessage`'s byte range in chunks on NIO's blocking-I/O thread pool, so a
 /// 35 MB body is never in memory at once and the event loop never blocks on the disk.
-final class MessageBodyReader: Sendable {
-    static let chunkSize = 64 * 1024
+public final class MessageBodyReader: Sendable {
+    public static let chunkSize = 64 * 1024
 
     private let descriptor: Int32
-    let message: StoredMessage
+    public let message: StoredMessage
 
     private init(descriptor: Int32, message: StoredMessage) {
         self.descriptor = descriptor
@@ -26,7 +26,7 @@ final class MessageBodyReader: Sendable {
     deinit { _ = close(descriptor) }
 
     /// Opens the file; fails when it is missing or shorter than the range says.
-    static func open(_ message: StoredMessage) async throws(SMTPClientError) -> MessageBodyReader {
+    public static func open(_ message: StoredMessage) async throws(SMTPClientError) -> MessageBodyReader {
         do {
             return try await NIOThreadPool.singleton.runIfActive { () throws(SMTPClientError) -> MessageBodyReader in
                 let fd = Glibc.open(message.path, O_RDONLY | O_CLOEXEC)
@@ -48,7 +48,7 @@ final class MessageBodyReader: Sendable {
 
     /// Up to `chunkSize` bytes starting `position` bytes into the message. A short read before
     /// the end of the range is an error: a truncated message must never be completed.
-    func read(at position: Int64) async throws(SMTPClientError) -> ByteBuffer {
+    public func read(at position: Int64) async throws(SMTPClientError) -> ByteBuffer {
         let count = Int(min(Int64(Self.chunkSize), message.length - position))
         guard count > 0 else { return ByteBuffer() }
         let fd = descriptor, fileOffset = message.offset + position

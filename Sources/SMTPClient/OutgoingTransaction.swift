@@ -10,13 +10,20 @@ public struct OutgoingTransaction: Sendable {
     public var message: StoredMessage
     /// RFC 3461 `ENVID`, sent only to servers that offer DSN.
     public var envelopeID: String?
+    /// Header fields sent in front of the stored message (a `DKIM-Signature:`), CRLF-terminated.
+    public var prefix: [UInt8]
 
-    public init(sender: MailAddress?, recipients: [EnvelopeRecipient], message: StoredMessage, envelopeID: String? = nil) {
+    public init(sender: MailAddress?, recipients: [EnvelopeRecipient], message: StoredMessage, envelopeID: String? = nil,
+                prefix: [UInt8] = []) {
         self.sender = sender
         self.recipients = recipients
         self.message = message
         self.envelopeID = envelopeID
+        self.prefix = prefix
     }
+
+    /// The size of the message as sent (before dot-stuffing): the prefix and the stored bytes.
+    public var length: Int64 { Int64(prefix.count) + message.length }
 }
 
 /// Every reply of one transaction. `recipientReplies` has one entry per recipient, in order;

@@ -3,6 +3,9 @@ import MailMessage
 import NIOCore
 import SMTPProtocol
 
+/// What follows DATA: header fields added in front, then the stored message.
+typealias MessageBody = (prefix: [UInt8], reader: MessageBodyReader)
+
 extension SMTPConnection {
     /// Callers split larger envelopes (RFC 5321 §4.5.3.1.8 asks servers to take at least 100);
     /// this is only a guard against a runaway caller.
@@ -19,7 +22,7 @@ extension SMTPConnection {
         let body = try await MessageBodyReader.open(transaction.message)
         try acquire()
         do {
-            let (result, healthy) = try await run(mail: mail, rcpts: rcpts, body: body)
+            let (result, healthy) = try await run(mail: mail, rcpts: rcpts, body: (transaction.prefix, body))
             release(broken: !healthy)
             wire.logger.debug("transaction done", metadata: [
                 "smtp.mail": "\(result.mailReply)", "smtp.data": "\(result.dataReply.map { "\($0)" } ?? "-")",
@@ -36,9 +39,9 @@ extension SMTPConnection {
     /// or UTF-8 addresses to a server without SMTPUTF8 (RFC 6531 §3.2).
     private func refusalBeforeMail(_ transaction: OutgoingTransaction) -> TransactionResult? {
         let refusal: SMTPReply
-        if let limit = capabilities.sizeLimit, transaction.message.length > limit {
+        if let limit = capabilities.sizeLimit, transaction.length > limit {
             refusal = SMTPReply(code: 552, enhancedStatus: .messageTooBig,
-                                "message of \(transaction.message.length) bytes exceeds \(serverName)'s limit of \(limit)")
+                                "message of \(transaction.length) bytes exceeds \(serverName)'s limit of \(limit)")
         } else if needsSMTPUTF8(transaction) && !capabilities.smtpUTF8 {
             refusal = SMTPReply(code: 553, enhancedStatus: .nonASCIIAddressNotPermitted,
                                 "\(serverName) does not support SMTPUTF8, needed for a non-ASCII address")
@@ -62,7 +65,7 @@ extension SMTPConnection {
         let parameters = MailParameters(
             eightBitMIME: transaction.message.hasEightBitContent && capabilities.eightBitMIME,
             smtpUTF8: needsSMTPUTF8(transaction),
-            size: capabilities.size ? transaction.message.length : nil,
+            size: capabilities.size ? transaction.length : nil,
             envelopeID: dsn ? transaction.envelopeID : nil)
         let mail = SMTPClientCommand.mail(from: transaction.sender, parameters)
         let rcpts = transaction.recipients.map { recipient in
@@ -78,7 +81,7 @@ extension SMTPConnection {
 
     /// Returns the result and whether the connection is still fit for another transaction.
     private func run(mail: SMTPClientCommand, rcpts: [SMTPClientCommand],
-                     body: MessageBodyReader) async throws(SMTPClientError) -> (TransactionResult, Bool) {
+                     body: MessageBody) async throws(SMTPClientError) -> (TransactionResult, Bool) {
         let timeouts = configuration.timeouts
         if capabilities.pipelining {
             // RFC 2920 §3.1: MAIL, RCPT and DATA may all go in one group; replies come in order.
@@ -105,7 +108,7 @@ extension SMTPConnection {
 
     /// After the DATA reply: stream the body if the server is waiting for it and someone will get it.
     private func complete(_ mailReply: SMTPReply, _ rcptReplies: [SMTPReply], _ dataReply: SMTPReply,
-                          body: MessageBodyReader, pipelined: Bool) async throws(SMTPClientError) -> (TransactionResult, Bool) {
+                          body: MessageBody, pipelined: Bool) async throws(SMTPClientError) -> (TransactionResult, Bool) {
         // Recipients of a refused MAIL were answered "503 need MAIL" at best: the MAIL reply is the reason.
         let recipients = mailReply.isPositive ? rcptReplies : rcptReplies.map { _ in mailReply }
         let anyAccepted = mailReply.isPositive && rcptReplies.contains(where: \.isPositive)
@@ -125,14 +128,21 @@ extension SMTPConnection {
         return (result, mailReply.isPositive ? await resetQuietly() : true)
     }
 
-    /// Writes the message through the dot-stuffer, one chunk at a time, each write awaited
-    /// (back-pressure); the terminator travels with the last chunk. Returns the final reply.
-    private func streamBody(_ body: MessageBodyReader) async throws(SMTPClientError) -> SMTPReply {
-        let length = body.message.length
+    /// Writes the prefix, then the message, through the dot-stuffer, one chunk at a time, each
+    /// write awaited (back-pressure); the terminator travels with the last chunk. Returns the
+    /// final reply.
+    private func streamBody(_ body: MessageBody) async throws(SMTPClientError) -> SMTPReply {
+        let (prefix, reader) = body
+        let length = reader.message.length
         var stuffer = DotStuffer()
+        if !prefix.isEmpty {
+            var output = ByteBuffer()
+            stuffer.encode(prefix, into: &output)
+            try await wire.write(output, .body, timeout: configuration.timeouts.dataBlock)
+        }
         var position: Int64 = 0
         repeat {
-            let chunk = try await body.read(at: position)
+            let chunk = try await reader.read(at: position)
             position += Int64(chunk.readableBytes)
             var output = ByteBuffer()
             output.reserveCapacity(chunk.readableBytes + chunk.readableBytes / 32 + 8)

@@ -101,6 +101,34 @@ import Testing
         #expect(!result.stdout.contains("iscjwh5M"))
     }
 
+    @Test func checkPrintsTheDKIMRecordToPublishAndNeverTheKey() async throws {
+        let dns = try await Dnsmasq(records: [])
+        let keys = try TemporaryDirectory("check-dkim")
+        let key = try await DKIMPeer.makeKey(.ed25519, in: keys)
+        // The expected p= from openssl, not from our code: an Ed25519 SubjectPublicKeyInfo ends
+        // with the 32 key bytes (RFC 8410).
+        let publicDER = keys.file("public.der")
+        let openssl = try ChildProcess("openssl", ["pkey", "-in", key, "-pubout", "-outform", "DER", "-out", publicDER],
+                                       logPath: keys.file("openssl.log"))
+        #expect(await openssl.waitForExit() == 0, "\(openssl.output)")
+        let publicKey = Data(try Data(contentsOf: URL(fileURLWithPath: publicDER)).suffix(32)).base64EncodedString()
+        let mailroot = try Self.instance(servers: ["127.0.0.1:\(dns.port)"], extra: """
+            [[dkim]]
+            domain = "example.com"
+            selector = "mail2026"
+            private_key = "\(key)"
+            """)
+        let result = try await Self.run(["check"], mailroot)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("dkim = [{ domain = \"example.com\", selector = \"mail2026\", private_key = \"\(key)\" }]"),
+                "\(result.stdout)")
+        #expect(result.stdout.contains("ok: dkim: mail from example.com is signed with ed25519-sha256 (selector mail2026); "
+            + "publish this TXT record at mail2026._domainkey.example.com: \"v=DKIM1; k=ed25519; p=\(publicKey)\""), "\(result.stdout)")
+        let pem = try String(contentsOfFile: key, encoding: .utf8)
+        let secret = try #require(pem.split(separator: "\n").first { !$0.hasPrefix("-----") })
+        #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret))
+    }
+
     @Test func checkFailsNamingADNSServerThatDoesNotAnswer() async throws {
         let dns = try await Dnsmasq(records: [])
         let silentPort = try freePort(host: "127.0.80.2", udp: true)
