@@ -246,7 +246,9 @@ public actor DeliveryScheduler: Service {
     private func nextWork(for domain: String) async -> DeliveryWork? {
         guard !stopping else { return nil }
         if let work = pendingWork[domain]?.popFirst() { return work }
-        guard keepsConnectionsOpen(to: domain) else { return nil }
+        // A domain waiting for a slot gets this one now: parked, it would be held for the whole
+        // cache time, since only a domain that asks later closes a parked connection.
+        guard keepsConnectionsOpen(to: domain), domainsWaitingForSlot.isEmpty else { return nil }
         return await park(domain: domain)
     }
 
