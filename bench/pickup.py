@@ -50,17 +50,17 @@ class World:
         """Where one timed run keeps its MTA (spool, queue, logs): a fresh file system each time
         (benchlib.FreshFilesystem), or the work directory with BENCH_FRESH_FS=0."""
         self.runs += 1
-        path = os.path.join(self.disk.fresh() if self.disk else self.directory, f"{self.runs:02d}-{label}")
-        os.makedirs(path)
-        os.chmod(path, 0o755)
-        return path
+        return self._new_directory(self.disk.fresh() if self.disk else self.directory, label)
 
     def scratch_directory(self, label):
         """For the harness's own files (Postfix's message files to feed sendmail): the work
         directory, so that only the MTA's files are on the fresh file system."""
-        path = os.path.join(self.directory, f"{self.runs:02d}-{label}")
+        return self._new_directory(self.directory, label)
+
+    def _new_directory(self, parent, label):
+        path = os.path.join(parent, f"{self.runs:02d}-{label}")
         os.makedirs(path)
-        os.chmod(path, 0o755)
+        os.chmod(path, 0o755)  # Postfix's daemons run as `postfix` and must reach their queue.
         return path
 
     def close(self):

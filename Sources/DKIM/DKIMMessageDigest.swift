@@ -21,9 +21,9 @@ public struct DKIMMessageDigest {
 
     public init() {}
 
-    /// The header section's bytes (the empty line included) once the body has begun; nil before.
-    /// Lets a caller see the author before it reads the rest of a message it will not sign.
-    public var headerBytes: [UInt8]? { inBody ? header : nil }
+    /// True once the empty line has been read: `headerSection()` is then complete, so a caller
+    /// can see the author before it reads the rest of a message it will not sign.
+    public var headerComplete: Bool { inBody }
 
     public mutating func update(_ chunk: UnsafeRawBufferPointer) {
         guard !inBody else {
@@ -82,17 +82,31 @@ public struct DKIMMessageDigest {
         self.hasher = hasher
     }
 
-    /// The header section and the body hash.
-    public mutating func finish() throws(DKIMError) -> (header: HeaderSection, bodyHash: [UInt8]) {
-        if tooLarge { throw .unsignable("header section over \(Self.maxHeaderBytes) bytes") }
-        var hasher = self.hasher
-        body.finish { hasher.update(data: $0) }
-        let section: HeaderSection
+    /// The header section read so far, parsed (all of it once `headerComplete`, or at the end).
+    public func headerSection() throws(DKIMError) -> HeaderSection {
+        try refuseOversizedHeader()
         do {
-            section = try HeaderSection(parsing: header)
+            return try HeaderSection(parsing: header)
         } catch {
             throw .unsignable("\(error)")
         }
-        return (section, Array(hasher.finalize()))
+    }
+
+    /// Ends the body and returns its hash.
+    public mutating func finishBody() throws(DKIMError) -> [UInt8] {
+        try refuseOversizedHeader()
+        var hasher = self.hasher
+        body.finish { hasher.update(data: $0) }
+        return Array(hasher.finalize())
+    }
+
+    private func refuseOversizedHeader() throws(DKIMError) {
+        if tooLarge { throw .unsignable("header section over \(Self.maxHeaderBytes) bytes") }
+    }
+
+    /// The header section and the body hash.
+    public mutating func finish() throws(DKIMError) -> (header: HeaderSection, bodyHash: [UInt8]) {
+        let bodyHash = try finishBody()
+        return (try headerSection(), bodyHash)
     }
 }

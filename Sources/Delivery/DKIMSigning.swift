@@ -33,24 +33,25 @@ final class DKIMSigning: Sendable {
         guard !table.isEmpty else { return nil }
         let reader = try await MessageBodyReader.open(message)
         var digest = DKIMMessageDigest()
-        var signer: DKIMSigner?
+        var signed: (header: HeaderSection, signer: DKIMSigner)?
         var position: Int64 = 0
         while position < message.length {
             let chunk = try await reader.read(at: position)
             position += Int64(chunk.readableBytes)
             chunk.withUnsafeReadableBytes { digest.update($0) }
-            if signer == nil, let headerBytes = digest.headerBytes {
-                guard let found = Self.signer(in: table, forHeader: headerBytes) else { return nil }
-                signer = found
+            if signed == nil, digest.headerComplete {
+                guard let header = try? digest.headerSection(), let signer = Self.signer(in: table, for: header) else { return nil }
+                signed = (header, signer)
             }
         }
-        let (header, bodyHash) = try digest.finish()
-        guard let signer = signer ?? Self.signer(in: table, forHeader: header.bytes) else { return nil }
+        let bodyHash = try digest.finishBody()
+        // A message with no empty line is all header: its author is known only now.
+        let header = try signed?.header ?? digest.headerSection()
+        guard let signer = signed?.signer ?? Self.signer(in: table, for: header) else { return nil }
         return (try signer.signatureField(header: header, bodyHash: bodyHash), signer)
     }
 
-    private static func signer(in table: [String: DKIMSigner], forHeader bytes: [UInt8]) -> DKIMSigner? {
-        guard let header = try? HeaderSection(parsing: bytes), let domain = DKIMSigner.authorDomain(of: header) else { return nil }
-        return table[domain]
+    private static func signer(in table: [String: DKIMSigner], for header: HeaderSection) -> DKIMSigner? {
+        DKIMSigner.authorDomain(of: header).flatMap { table[$0] }
     }
 }

@@ -135,17 +135,17 @@ extension SMTPConnection {
         let (prefix, reader) = body
         let length = reader.message.length
         var stuffer = DotStuffer()
-        if !prefix.isEmpty {
-            var output = ByteBuffer()
-            stuffer.encode(prefix, into: &output)
-            try await wire.write(output, .body, timeout: configuration.timeouts.dataBlock)
-        }
+        var pendingPrefix = prefix  // goes out with the first chunk, in the same write
         var position: Int64 = 0
         repeat {
             let chunk = try await reader.read(at: position)
-            position += Int64(chunk.readableBytes)
             var output = ByteBuffer()
-            output.reserveCapacity(chunk.readableBytes + chunk.readableBytes / 32 + 8)
+            output.reserveCapacity(pendingPrefix.count + chunk.readableBytes + chunk.readableBytes / 32 + 8)
+            if !pendingPrefix.isEmpty {
+                stuffer.encode(pendingPrefix, into: &output)
+                pendingPrefix = []
+            }
+            position += Int64(chunk.readableBytes)
             stuffer.encode(chunk, into: &output)
             if position >= length { stuffer.finish(into: &output) }
             try await wire.write(output, .body, timeout: configuration.timeouts.dataBlock)
